@@ -35,6 +35,11 @@ class SteadServer(LanguageServer):
         self._services: dict[str, Any] = {}
         self._services_lock = threading.Lock()
         self.settings_listeners: list[Callable[[Settings, Settings], None]] = []
+        #: Called (on the loop) once the client said `initialized` and settings are loaded.
+        self.initialized_hooks: list[Callable[[SteadServer], None]] = []
+        #: Called (on the loop) after pygls updated its document store, with an event such
+        #: as ("open" | "change" | "save" | "close", uri, params).  Keep them quick.
+        self.document_listeners: list[Callable[[str, str, Any], None]] = []
 
     @property
     def settings(self) -> Settings:
@@ -79,6 +84,13 @@ class SteadServer(LanguageServer):
             except Exception:
                 log.exception("settings listener failed")
         return self.loaded
+
+    def emit_document(self, event: str, uri: str, params: Any) -> None:
+        for listener in list(self.document_listeners):
+            try:
+                listener(event, uri, params)
+            except Exception:
+                log.exception("document listener failed on %s %s", event, uri)
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work (models, embeddings, disk) without freezing the event loop."""

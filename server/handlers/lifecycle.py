@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from server import __version__, protocol
 from server.settings import to_dict
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from server.lsp import SteadServer
@@ -29,6 +32,11 @@ def register(ls: SteadServer) -> None:
     @ls.feature(types.INITIALIZED)
     def initialized(ls: SteadServer, params: types.InitializedParams) -> None:
         ls.reload_settings()
+        for hook in list(ls.initialized_hooks):
+            try:
+                hook(ls)
+            except Exception:
+                log.exception("initialized hook failed")
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
