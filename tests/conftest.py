@@ -88,3 +88,16 @@ async def start_client(
             await client.shutdown_session()
         except Exception:
             pass
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny llama GGUF (tests/tinymodel.py) built once per session; greedy output for a
+    prompt ending outside its chain is `tinymodel.DEFAULT_OUTPUT` ("return a + b").
+    Point the server at it with init_options={"model": {"path": str(tiny_model)}}."""
+    try:
+        from tinymodel import build_tiny_gguf  # tests/ is on sys.path under pytest
+    except ImportError:
+        from tests.tinymodel import build_tiny_gguf
+
+    return build_tiny_gguf(tmp_path_factory.mktemp("tiny-model") / "stead-tiny.gguf")
