@@ -71,7 +71,10 @@ def parse(params: Any, cls: type[T]) -> T:
     try:
         return _converter.structure(data, cls)
     except Exception as exc:
-        detail = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+        if isinstance(exc, cattrs.BaseValidationError):
+            detail = "; ".join(cattrs.transform_error(exc))
+        else:
+            detail = str(exc)
         raise InvalidParams(f"invalid params for {cls.__name__}: {detail}") from exc
 
 

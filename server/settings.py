@@ -12,12 +12,10 @@ Keys may be written in snake_case or camelCase (`max_tokens` or `maxTokens`).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import attrs
 import cattrs
 from attrs import field, frozen
 from attrs.validators import ge, gt, in_, le
@@ -268,7 +266,7 @@ def load(raw: Any) -> Loaded:
             if not removed:
                 problems.append(f"settings: {exc}; using all defaults")
                 return Loaded(Settings(), tuple(problems))
-    return Loaded(Settings(), tuple(problems) + ("settings: too many problems; using defaults",))
+    return Loaded(Settings(), (*tuple(problems), "settings: too many problems; using defaults"))
 
 
 def _format(exc: BaseException, type_: Any) -> str:
@@ -305,6 +303,8 @@ def _messages(exc: BaseException) -> list[str]:
 
 def read_config_file(path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Read the user's TOML config; a missing file is fine, a broken one is reported."""
+    import tomllib  # only when a config file is read: keeps it off the initialize path
+
     try:
         text = path.read_bytes()
     except FileNotFoundError:

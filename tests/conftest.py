@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -84,10 +85,8 @@ async def start_client(
 
     yield start
     for client in clients:
-        try:
+        with contextlib.suppress(Exception):
             await client.shutdown_session()
-        except Exception:
-            pass
 
 
 @pytest.fixture(scope="session")

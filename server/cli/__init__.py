@@ -11,7 +11,8 @@ import importlib
 import logging
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from server import __version__
 
@@ -30,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="stead: a local-first AI coding assistant (language server and CLI).",
     )
     parser.add_argument("--version", action="version", version=f"stead {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)"
-    )
-    parser.add_argument("--log-file", help="write logs to this file instead of stderr")
+    _add_common(parser, top=True)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common(common, top=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser = _with_parents(sub.add_parser, common)  # type: ignore[method-assign]
     sub.required = True
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -42,6 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
         if add is not None:
             add(sub)
     return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """-v and --log-file work before or after the subcommand."""
+    default: Any = 0 if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=default, help="more logging (-vv for debug)"
+    )
+    parser.add_argument(
+        "--log-file", default=None if top else argparse.SUPPRESS,
+        help="write logs to this file instead of stderr",
+    )
+
+
+def _with_parents(add: Callable[..., Any], common: argparse.ArgumentParser) -> Callable[..., Any]:
+    def add_parser(name: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("parents", [common])
+        return add(name, **kwargs)
+
+    return add_parser
 
 
 def setup_logging(verbose: int, log_file: str | None) -> None:

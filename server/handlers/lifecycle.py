@@ -46,15 +46,15 @@ def register(ls: SteadServer) -> None:
         ls.reload_settings()
 
     @ls.feature(protocol.SETTINGS)
-    def settings(ls: SteadServer, params: Any) -> dict[str, Any]:
+    def settings(ls: SteadServer, params: Any) -> Any:
         return protocol.dump(
             protocol.SettingsResult(to_dict(ls.settings), list(ls.loaded.problems))
         )
 
     @ls.feature(protocol.STATUS)
-    def status(ls: SteadServer, params: Any) -> dict[str, Any]:
+    def status(ls: SteadServer, params: Any) -> Any:
         s = ls.settings
-        index_status = ls.service("index.status", dict)
+        index_status: dict[str, Any] = ls.service("index.status", dict)
         return protocol.dump(
             protocol.StatusResult(
                 version=__version__,

@@ -1,0 +1,191 @@
+"""What `stead doctor` knows about this install: where each layer runs, what may leave the
+machine, which models are usable, where data lives, and what is missing (with the fix).
+
+Collecting is separate from printing so the same report can be shown by editors later.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+from collections.abc import Callable
+from pathlib import Path
+
+from attrs import define, field
+
+from server.paths import Dirs, dir_size
+from server.settings import Settings
+
+KEY_PACKAGES = (
+    "pygls", "lsprotocol", "tree-sitter", "lancedb", "gpt4all", "tiktoken", "platformdirs",
+    "gguf", "httpx",
+)
+
+
+@define
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+@define
+class Layer:
+    name: str
+    where: str
+    egress: str
+
+
+@define
+class Report:
+    layers: list[Layer] = field(factory=list)
+    checks: list[Check] = field(factory=list)
+    dirs: list[tuple[str, Path, int]] = field(factory=list)
+    versions: dict[str, str] = field(factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks if c.required)
+
+
+def layers(settings: Settings, dirs: Dirs) -> list[Layer]:
+    """The local-first table: one row per layer, with what may leave the machine."""
+    if settings.model.backend == "gpt4all":
+        inference = "in-process (gpt4all, CPU), model file in " + str(dirs.models)
+    else:
+        inference = f"local server at {settings.model.url}"
+    providers = sorted(settings.remote.providers)
+    if settings.remote.enabled and providers:
+        remote = (
+            "nothing, unless you approve one previewed, redacted request to: "
+            + ", ".join(providers)
+        )
+    else:
+        remote = "nothing (remote escalation is disabled)"
+    return [
+        Layer("model inference", inference, remote),
+        Layer("context assembly", "this process (open buffers + the local index)",
+              "only an approved, redacted manifest"),
+        Layer("memory / history", f"SQLite at {dirs.history_db}",
+              "nothing (export writes a local file)"),
+        Layer("embeddings / index", f"local embedder, LanceDB under {dirs.indexes}", "nothing"),
+        Layer("telemetry", "none", "nothing"),
+        Layer("sync", "none", "nothing"),
+    ]
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def lancedb_cpu_check(flags: set[str] | None = None) -> Check:
+    """Prebuilt LanceDB wheels need AVX2 and FMA on x86-64; say so rather than crash later."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return Check("CPU features for LanceDB", True, f"{platform.machine()}: not x86-64")
+    flags = cpu_flags() if flags is None else flags
+    if not flags:
+        return Check("CPU features for LanceDB", True, "could not read CPU flags", required=False)
+    missing = sorted({"avx2", "fma"} - flags)
+    if missing:
+        return Check(
+            "CPU features for LanceDB", False, "missing " + ", ".join(missing),
+            "this CPU cannot run the prebuilt LanceDB; set index.enabled = false "
+            "(completion and chat still work from open files)",
+        )
+    return Check("CPU features for LanceDB", True, "avx2 and fma present")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in KEY_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def package_checks(found: dict[str, str]) -> list[Check]:
+    checks = []
+    for name in KEY_PACKAGES:
+        version = found.get(name, "missing")
+        checks.append(
+            Check(
+                f"package {name}", version != "missing", version,
+                f"pip install -e . (or: pip install {name})" if version == "missing" else "",
+            )
+        )
+    return checks
+
+
+def model_checks(settings: Settings, dirs: Dirs, load: bool) -> list[Check]:
+    """Delegates to the models area when it is installed; the check itself stays here."""
+    try:
+        from server.models.doctor import model_checks as area_checks
+    except ImportError:
+        return [Check("models", False, "the models module is not available",
+                      "reinstall stead: pip install -e .")]
+    checks: list[Check] = []
+    for name, ok, detail, fix, required in area_checks(settings, dirs, load=load):
+        checks.append(Check(name, ok, detail, fix, required))
+    return checks
+
+
+def collect(settings: Settings, dirs: Dirs, *, load_models: bool = True,
+            extra: list[Callable[[], list[Check]]] | None = None) -> Report:
+    found = versions()
+    report = Report(layers=layers(settings, dirs), versions=found)
+    report.checks.extend(package_checks(found))
+    report.checks.append(lancedb_cpu_check())
+    report.checks.extend(model_checks(settings, dirs, load_models))
+    for fn in extra or []:
+        report.checks.extend(fn())
+    for label, path in (("config", dirs.config), ("data", dirs.data), ("cache", dirs.cache),
+                        ("state/logs", dirs.state)):
+        report.dirs.append((label, path, dir_size(path)))
+    return report
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def render(report: Report) -> str:
+    lines = ["stead doctor", "", "Where each layer runs, and what may leave this machine:"]
+    width = max((len(layer.name) for layer in report.layers), default=0)
+    for layer in report.layers:
+        lines.append(f"  {layer.name:<{width}}  runs: {layer.where}")
+        lines.append(f"  {'':<{width}}  may leave: {layer.egress}")
+    lines += ["", "Checks:"]
+    for c in report.checks:
+        mark = "ok " if c.ok else ("!! " if c.required else "-- ")
+        lines.append(f"  {mark}{c.name}: {c.detail}")
+        if not c.ok and c.fix:
+            lines.append(f"       fix: {c.fix}")
+    lines += ["", "Data directories:"]
+    for label, path, size in report.dirs:
+        lines.append(f"  {label:<10} {path}  ({human_size(size)})")
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items())]
+    lines.append("")
+    lines.append("All needed parts are present." if report.ok
+                 else "Something needed is missing: see the '!!' lines and their fixes.")
+    return "\n".join(lines)
+
+
+def module_available(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
