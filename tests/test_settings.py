@@ -115,3 +115,19 @@ def test_missing_config_file_is_fine(tmp_path: Path) -> None:
 def test_to_dict_round_trips() -> None:
     s = load({"completion": {"max_tokens": 5}, "index": {"exclude": ["a"]}}).settings
     assert load(to_dict(s)).settings == s
+
+
+def test_settings_reference_is_current() -> None:
+    """docs/settings.md is generated; regenerate with `python -m server.settings_doc`."""
+    from server.settings_doc import render
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text()
+    assert doc == render(), "docs/settings.md is stale: python -m server.settings_doc > docs/settings.md"
+
+
+def test_every_setting_is_documented() -> None:
+    from server.settings_doc import render
+
+    for line in render().splitlines():
+        if line.startswith("| `"):
+            assert not line.rstrip().endswith("|  |"), f"undocumented setting: {line}"
