@@ -1,0 +1,399 @@
+--- stead for Neovim: a thin client of the stead language server.
+---
+--- Everything that decides anything (context, routing, redaction, history) lives in the
+--- server; this module starts it, shows what it returns and asks the user when the server
+--- needs consent.  Requests never block the editor: every call is asynchronous.
+local config = require('stead.config')
+
+local M = {}
+
+M.name = 'stead'
+
+--- Crash bookkeeping: restarts done this session and the buffers a crashed client served.
+local restarts = 0
+local missing_reported = {}
+--- Clients we stop on purpose (their exit is not a crash).
+local stopping = {}
+--- Latest progress message per token, for the statusline.
+M.progress = nil
+
+local function notify(msg, level)
+  vim.notify('stead: ' .. msg, level or vim.log.levels.INFO)
+end
+M.notify = notify
+
+-- -- server command -------------------------------------------------------------------
+
+--- The command that starts the server, as configured.
+function M.cmd()
+  return config.options.cmd
+end
+
+--- The fix to show when the server command cannot be found.
+function M.missing_message(cmd)
+  return table.concat({
+    ('the server command %q was not found (cmd = %s).'):format(cmd[1], vim.inspect(cmd)),
+    'Install stead so that `stead` is on PATH, e.g. `pipx install stead`',
+    '(or `pip install -e <stead checkout>` in a virtualenv whose bin/ is on PATH),',
+    "or point the plugin at it: require('stead').setup({ cmd = { '/path/to/stead', 'serve' } }).",
+    'Run :checkhealth stead for details.',
+  }, ' ')
+end
+
+--- True when the configured command can run; reports once per command when it cannot.
+function M.check_cmd()
+  local cmd = M.cmd()
+  if vim.fn.executable(cmd[1]) == 1 then
+    return true
+  end
+  local key = table.concat(cmd, ' ')
+  if not missing_reported[key] then
+    missing_reported[key] = true
+    -- Scheduled: this runs inside FileType autocommands, where an error message would
+    -- abort the autocommand chain (and other plugins' handlers) instead of informing.
+    vim.schedule(function()
+      notify(M.missing_message(cmd), vim.log.levels.ERROR)
+    end)
+  end
+  return false
+end
+
+--- The workspace root for a buffer: the nearest root marker, else the cwd when the file is
+--- inside it, else the file's directory.
+---@param bufnr integer
+---@return string
+function M.root_dir(bufnr)
+  local root = vim.fs.root(bufnr, config.options.root_markers)
+  if root then
+    return root
+  end
+  local cwd = vim.fn.getcwd()
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == '' then
+    return cwd
+  end
+  local file = vim.fs.normalize(vim.fn.fnamemodify(name, ':p'))
+  if vim.startswith(file, vim.fs.normalize(cwd) .. '/') then
+    return cwd
+  end
+  return vim.fs.dirname(file)
+end
+
+-- -- the vim.lsp.Config ------------------------------------------------------------------
+
+--- Client capabilities: stead reports work-done progress for indexing.
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.window = caps.window or {}
+  caps.window.workDoneProgress = true
+  return caps
+end
+
+--- The vim.lsp.Config for stead; `lsp/stead.lua` returns it so `vim.lsp.enable('stead')`
+--- works without setup(), and setup() refines it with the user's options.
+---@return vim.lsp.Config
+function M.lsp_config()
+  ---@type vim.lsp.Config
+  return {
+    cmd = function(dispatchers, cfg)
+      return vim.lsp.rpc.start(M.cmd(), dispatchers, {
+        cwd = cfg.cmd_cwd,
+        env = config.options.cmd_env or cfg.cmd_env,
+      })
+    end,
+    root_dir = function(bufnr, on_dir)
+      if M.check_cmd() then
+        on_dir(M.root_dir(bufnr))
+      end
+    end,
+    filetypes = config.options.filetypes,
+    init_options = config.init_options(),
+    capabilities = capabilities(),
+    handlers = {
+      ['stead/chat/chunk'] = function(_, params)
+        require('stead.chat').on_chunk(params)
+      end,
+    },
+    on_attach = function(client, bufnr)
+      M.on_attach(client, bufnr)
+    end,
+    on_exit = function(code, signal, client_id)
+      M.on_exit(code, signal, client_id)
+    end,
+  }
+end
+
+-- -- attach, keymaps, ghost text --------------------------------------------------------
+
+local function has_inline()
+  return vim.lsp.inline_completion ~= nil
+end
+M.has_inline = has_inline
+
+--- Hide the current suggestion and forget it (the next keystroke asks again).
+function M.dismiss(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  if has_inline() and vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
+    vim.lsp.inline_completion.enable(false, { bufnr = bufnr })
+    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+  end
+end
+
+--- Accept the suggestion shown; false when there is none.
+function M.accept()
+  return has_inline() and vim.lsp.inline_completion.get() or false
+end
+
+local function map_keys(bufnr)
+  local keys = config.options.keymaps or {}
+  local function map(lhs, rhs, desc, opts)
+    if lhs then
+      vim.keymap.set(
+        'i',
+        lhs,
+        rhs,
+        vim.tbl_extend('force', { buffer = bufnr, desc = 'stead: ' .. desc }, opts or {})
+      )
+    end
+  end
+  map(keys.accept, function()
+    if not M.accept() then
+      return vim.keycode(keys.accept)
+    end
+    return ''
+  end, 'accept the suggestion', { expr = true, replace_keycodes = false })
+  map(keys.next, function()
+    vim.lsp.inline_completion.select({ count = 1 })
+  end, 'next suggestion')
+  map(keys.prev, function()
+    vim.lsp.inline_completion.select({ count = -1 })
+  end, 'previous suggestion')
+  map(keys.dismiss, function()
+    M.dismiss(bufnr)
+  end, 'dismiss the suggestion')
+end
+
+---@param client vim.lsp.Client
+---@param bufnr integer
+function M.on_attach(client, bufnr)
+  if not config.options.inline_completion then
+    return
+  end
+  if not has_inline() then
+    if not M._warned_inline then
+      M._warned_inline = true
+      notify('ghost text needs Neovim 0.12 (vim.lsp.inline_completion); other features work.')
+    end
+    return
+  end
+  if client:supports_method('textDocument/inlineCompletion', bufnr) then
+    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+    map_keys(bufnr)
+  end
+end
+
+-- -- crashes --------------------------------------------------------------------------
+
+--- A crashed server is restarted (a bounded number of times) for the buffers it served.
+function M.on_exit(code, signal, client_id)
+  local client = vim.lsp.get_client_by_id(client_id)
+  local buffers = client and vim.tbl_keys(client.attached_buffers) or {}
+  local wanted = stopping[client_id]
+  stopping[client_id] = nil
+  if wanted or (code == 0 and (signal == 0 or signal == 15)) then
+    return
+  end
+  vim.schedule(function()
+    local why = signal ~= 0 and ('signal %d'):format(signal) or ('exit code %d'):format(code)
+    if restarts >= config.options.max_restarts then
+      notify(
+        ('the server stopped unexpectedly (%s) and has crashed %d times: not restarting. '):format(
+          why,
+          restarts + 1
+        ) .. ('See :checkhealth stead and the log at %s; :SteadRestart tries again.'):format(
+          vim.lsp.log.get_filename()
+        ),
+        vim.log.levels.ERROR
+      )
+      return
+    end
+    restarts = restarts + 1
+    notify(
+      ('the server stopped unexpectedly (%s); restarting it (%d/%d).'):format(
+        why,
+        restarts,
+        config.options.max_restarts
+      ),
+      vim.log.levels.WARN
+    )
+    for _, bufnr in ipairs(buffers) do
+      M.start(bufnr)
+    end
+  end)
+end
+
+--- Start (or reuse) the server for a buffer.
+---@param bufnr integer
+---@param opts? {attach?: boolean}
+---@return integer? client_id
+function M.start(bufnr, opts)
+  if not M.check_cmd() then
+    return nil
+  end
+  local cfg = vim.deepcopy(vim.lsp.config.stead or M.lsp_config())
+  cfg.name = M.name
+  cfg.root_dir = M.root_dir(bufnr)
+  local attach = not (opts and opts.attach == false)
+  if attach and (not vim.api.nvim_buf_is_valid(bufnr) or vim.bo[bufnr].buftype ~= '') then
+    return nil
+  end
+  return vim.lsp.start(cfg, { bufnr = bufnr, attach = attach })
+end
+
+--- Stop every stead server and start it again for the buffers it served.
+function M.restart()
+  restarts = 0
+  local buffers = {}
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
+    vim.list_extend(buffers, vim.tbl_keys(client.attached_buffers))
+    stopping[client.id] = true
+    client:stop()
+  end
+  local function again(tries)
+    if #vim.lsp.get_clients({ name = M.name }) > 0 and tries > 0 then
+      return vim.defer_fn(function()
+        again(tries - 1)
+      end, 50)
+    end
+    if #buffers == 0 then
+      buffers = { vim.api.nvim_get_current_buf() }
+    end
+    for _, bufnr in ipairs(buffers) do
+      M.start(bufnr)
+    end
+    notify('server restarted')
+  end
+  again(100)
+end
+
+-- -- requests -------------------------------------------------------------------------
+
+--- The stead client for the current buffer, else any running one, else a new one started
+--- without attaching (so commands work from an empty buffer too).
+---@return vim.lsp.Client?
+function M.client()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local clients = vim.lsp.get_clients({ name = M.name, bufnr = bufnr })
+  if #clients == 0 then
+    clients = vim.lsp.get_clients({ name = M.name })
+  end
+  if clients[1] then
+    return clients[1]
+  end
+  local id = M.start(bufnr, { attach = vim.bo[bufnr].buftype == '' })
+  return id and vim.lsp.get_client_by_id(id) or nil
+end
+
+--- Send a request to the server; `on_result(result)` runs only on success, errors are shown.
+---@param method string
+---@param params table?
+---@param on_result fun(result: any, client: vim.lsp.Client)
+---@param on_error? fun(err: lsp.ResponseError)
+---@return boolean sent
+function M.request(method, params, on_result, on_error)
+  local client = M.client()
+  if not client then
+    notify(
+      'no stead server is running (see :checkhealth stead).',
+      vim.log.levels.ERROR
+    )
+    return false
+  end
+  local ok = client:request(method, params or vim.empty_dict(), function(err, result)
+    if err then
+      if on_error then
+        on_error(err)
+      else
+        notify(('%s failed: %s'):format(method, err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      end
+      return
+    end
+    on_result(result, client)
+  end, vim.api.nvim_get_current_buf())
+  if not ok then
+    notify(('%s: the server is not running'):format(method), vim.log.levels.ERROR)
+  end
+  return ok
+end
+
+--- A notification to the server (no answer).
+function M.notify_server(method, params)
+  local client = M.client()
+  if client then
+    client:notify(method, params or vim.empty_dict())
+  end
+end
+
+-- -- setup ----------------------------------------------------------------------------
+
+--- Configure and enable stead.  `opts` mixes plugin options (cmd, keymaps, …) and the
+--- server's settings sections (model, completion, context, index, chat, history, remote).
+---@param opts? table
+function M.setup(opts)
+  local problems = config.set(opts)
+  for _, problem in ipairs(problems) do
+    notify('setup: ' .. problem, vim.log.levels.ERROR)
+  end
+  M.setup_called = true
+  M.problems = problems
+  vim.lsp.config(M.name, M.lsp_config())
+  vim.lsp.enable(M.name)
+
+  -- Settings changed after start-up reach running servers without a restart.
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
+    client:notify(
+      'workspace/didChangeConfiguration',
+      { settings = config.init_options() or vim.empty_dict() }
+    )
+  end
+
+  local group = vim.api.nvim_create_augroup('stead', { clear = true })
+  vim.api.nvim_create_autocmd('LspProgress', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if not client or client.name ~= M.name then
+        return
+      end
+      local value = ev.data.params.value or {}
+      if value.kind == 'end' then
+        M.progress = nil
+      else
+        M.progress = {
+          title = value.title or (M.progress and M.progress.title) or 'stead',
+          message = value.message,
+          percentage = value.percentage,
+        }
+      end
+      vim.cmd.redrawstatus()
+    end,
+  })
+end
+
+--- A short text for the statusline: model, route and index progress.
+function M.statusline()
+  local clients = vim.lsp.get_clients({ name = M.name, bufnr = 0 })
+  if #clients == 0 then
+    return ''
+  end
+  local parts = { 'stead' }
+  if M.progress then
+    local p = M.progress
+    parts[#parts + 1] = p.title
+      .. (p.percentage and (' %d%%%%'):format(p.percentage) or '')
+      .. (p.message and (' ' .. p.message) or '')
+  end
+  return table.concat(parts, ' ')
+end
+
+return M

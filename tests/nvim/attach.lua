@@ -1,0 +1,25 @@
+-- The plugin starts `stead serve` from PATH for a file, the client attaches with the
+-- workspace root, the settings given to setup() reach the server as initializationOptions,
+-- and a custom request (`stead/settings`) round-trips.
+local H = require('harness')
+local P = H.params
+
+require('stead').setup(P.opts)
+H.step('setup done')
+vim.cmd.edit(P.file)
+local client = H.client(0)
+H.step('attached')
+H.data('root_dir', client.root_dir)
+H.data('server_name', client.server_info and client.server_info.name)
+H.data('inline_capability', client:supports_method('textDocument/inlineCompletion'))
+
+local err, result = H.request(client, 'stead/settings', {})
+H.data('settings_err', err)
+H.data('settings', result)
+
+-- The :SteadStatus command goes through the plugin's own request path.
+vim.cmd('SteadStatus')
+H.wait(function()
+  return vim.fn.bufnr('stead://status') ~= -1
+end, 10000, 'the status buffer')
+H.data('status_lines', vim.api.nvim_buf_get_lines(vim.fn.bufnr('stead://status'), 0, -1, false))
