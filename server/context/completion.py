@@ -1,0 +1,180 @@
+"""Cross-file context for inline completion, as a pure function of plain inputs.
+
+Besides the prefix and suffix the completion engine already has, the budget is filled from
+three sources, each with its own share and all under one deadline: definitions of the
+symbols used near the cursor (imports resolved to workspace files, then the index's symbol
+table), the ring of recently edited or viewed chunks, and chunks of the index similar to
+the lines before the cursor.  Anything overlapping the cursor window is dropped: the model
+sees those lines already.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from attrs import frozen
+
+from server.context.budget import SourceResult, Window, fill_shares, same_path
+from server.context.select import SearchIndex, hit_candidate
+from server.context.sources import run_sources
+from server.context.symbols import find_definition, identifiers_near, read_text, resolve_imports
+from server.context.tokens import Counter, approx_tokens
+from server.context.types import IMPORT, SIMILAR, SYMBOL, Candidate, Selection
+
+DEFINITIONS = "definitions"
+RECENT_SOURCE = "recent"
+SIMILAR_SOURCE = "similar"
+
+#: Relative shares of the completion budget.
+SHARES: Mapping[str, float] = {DEFINITIONS: 0.5, RECENT_SOURCE: 0.25, SIMILAR_SOURCE: 0.25}
+
+
+@frozen
+class CompletionInput:
+    """The document being completed: absolute path, its lines, the 1-based cursor line."""
+
+    path: str
+    lines: Sequence[str]
+    line: int
+    #: The lines the engine already puts in the prompt as prefix and suffix.
+    window: Window
+    roots: Sequence[Path] = ()
+
+
+def prompt_window(
+    path: str,
+    lines: Sequence[str],
+    line: int,
+    prefix_tokens: int,
+    suffix_tokens: int,
+    count: Counter = approx_tokens,
+) -> Window:
+    """The lines a prefix/suffix token budget covers around the cursor (an estimate)."""
+    start, used = line, count(lines[line - 1]) if 0 < line <= len(lines) else 0
+    while start > 1 and used + count(lines[start - 2]) <= prefix_tokens:
+        start -= 1
+        used += count(lines[start - 1])
+    end, used = line, 0
+    while end < len(lines) and used + count(lines[end]) <= suffix_tokens:
+        end += 1
+        used += count(lines[end - 1])
+    return Window(path, start, end)
+
+
+def definitions(
+    req: CompletionInput,
+    index: SearchIndex | None,
+    open_docs: Mapping[str, str],
+    *,
+    names_limit: int = 8,
+) -> list[Candidate]:
+    """Definitions of the identifiers near the cursor: imported ones first, then the index."""
+    names = identifiers_near(req.path, req.lines, req.line, limit=names_limit)
+    text = "".join(req.lines)
+    imported = {i.local: i for i in resolve_imports(req.path, text, req.roots)}
+    out: list[Candidate] = []
+    unresolved: list[str] = []
+    for name in names:
+        imp = imported.get(name)
+        if imp is None or not imp.name:
+            unresolved.append(name)
+            continue
+        source = open_docs.get(imp.file)
+        if source is None:
+            source = read_text(imp.file)
+        d = find_definition(imp.file, source, imp.name) if source is not None else None
+        if d is None:
+            unresolved.append(name)
+            continue
+        out.append(Candidate(imp.file, d.start_line, d.end_line, d.text, IMPORT, 1.0, name))
+    if index is not None:
+        root = req.roots[0] if req.roots else None
+        for name in unresolved:
+            for hit in index.lookup_symbol(name, 2):
+                out.append(hit_candidate(hit, SYMBOL, root, detail=name))
+    return out
+
+
+def similar(req: CompletionInput, index: SearchIndex | None, k: int = 5) -> list[Candidate]:
+    """Index chunks like the few lines before the cursor (full-text: it answers in ms)."""
+    if index is None:
+        return []
+    before = [ln for ln in req.lines[max(0, req.line - 8) : req.line] if ln.strip()]
+    query = " ".join(" ".join(before).split())[:400]
+    if not query:
+        return []
+    root = req.roots[0] if req.roots else None
+    return [hit_candidate(h, SIMILAR, root) for h in index.search(query, k, mode="fts")]
+
+
+def gather(
+    req: CompletionInput,
+    *,
+    index: SearchIndex | None,
+    ring: Sequence[Candidate],
+    open_docs: Mapping[str, str],
+    budget: int,
+    deadline_s: float,
+    count: Counter = approx_tokens,
+    shares: Mapping[str, float] = SHARES,
+) -> Selection:
+    """Snippets for one completion, within `budget` tokens; slow sources are skipped."""
+    if budget <= 0:
+        return Selection(budget=budget)
+    recent = [c for c in ring if not (same_path(c.path, req.path) and _near(c, req.line))]
+    fns: dict[str, Callable[[], list[Candidate]]] = {
+        DEFINITIONS: lambda: definitions(req, index, open_docs),
+        SIMILAR_SOURCE: lambda: similar(req, index),
+    }
+    outcomes = run_sources(fns, deadline_s)
+    results = [
+        SourceResult(
+            DEFINITIONS,
+            shares.get(DEFINITIONS, 0.0),
+            tuple(_as_list(outcomes[DEFINITIONS].value)),
+            outcomes[DEFINITIONS].skipped,
+        ),
+        SourceResult(RECENT_SOURCE, shares.get(RECENT_SOURCE, 0.0), tuple(recent)),
+        SourceResult(
+            SIMILAR_SOURCE,
+            shares.get(SIMILAR_SOURCE, 0.0),
+            tuple(_as_list(outcomes[SIMILAR_SOURCE].value)),
+            outcomes[SIMILAR_SOURCE].skipped,
+        ),
+    ]
+    return fill_shares(results, budget, count, req.window)
+
+
+def _near(c: Candidate, line: int) -> bool:
+    return c.start_line <= line <= c.end_line
+
+
+def _as_list(value: object) -> list[Candidate]:
+    return list(value) if isinstance(value, list) else []
+
+
+def explain(selection: Selection, root: Path | None = None) -> list[str]:
+    """Lines for `stead complete --explain`: each snippet chosen and why, then what was not."""
+
+    def rel(path: str) -> str:
+        if root is not None:
+            try:
+                return os.path.relpath(path, root) if Path(path).is_relative_to(root) else path
+            except ValueError:
+                return path
+        return path
+
+    n = len(selection.items)
+    out = [f"context: {selection.tokens}/{selection.budget} tokens in {n} snippet(s)"]
+    for item in selection.items:
+        what = f" ({item.detail})" if item.detail else ""
+        out.append(
+            f"  + {rel(item.path)}:{item.start_line}-{item.end_line}  "
+            f"{item.reason}{what}  {item.tokens} tok"
+        )
+    for d in selection.dropped:
+        out.append(f"  - {rel(d.path)}:{d.start_line}-{d.end_line}  {d.why}  {d.tokens} tok")
+    out.extend(f"  ! {note}" for note in selection.notes)
+    return out
