@@ -198,3 +198,18 @@ def test_missing_server_gives_a_clear_message_with_the_fix(  # type: ignore[no-u
     assert "pipx install stead" in errors[0] and "cmd = {" in errors[0]
     assert run.data["clients"] == 0
     assert "ERROR" in run.data["health"] and "not found" in run.data["health"]
+
+
+@requires_nvim
+def test_crashed_server_is_restarted_a_bounded_number_of_times(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path
+) -> None:
+    file = _source(workspace)
+    run = nvim_run("crash", {"file": str(file)}).ok()
+    assert run.data["restarted"] is True
+    assert run.data["works_after_restart"] is True
+    assert run.data["clients_after_second_crash"] == 0
+    said = [n for n in run.notifications if n.startswith("stead: the server stopped")]
+    assert len(said) == 2, run.notifications
+    assert "restarting it (1/1)" in said[0]
+    assert "not restarting" in said[1] and ":SteadRestart" in said[1]

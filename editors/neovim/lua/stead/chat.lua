@@ -1,0 +1,171 @@
+--- :SteadAsk and :SteadChat: questions to the local model, answered in `stead://chat` with
+--- the context manifest (files, line ranges, tokens, why each was chosen) under every answer.
+---
+--- Answers stream in through `stead/chat/chunk` notifications while the request runs; the
+--- final result replaces the streamed text so what stays on screen is what history recorded.
+local stead = require('stead')
+local ui = require('stead.ui')
+local get = ui.get
+
+local M = {}
+
+--- Streams in flight: token -> { bufnr, streamed }.
+local streams = {}
+local next_token = 0
+
+--- Manifest lines for the chat buffer.
+---@param manifest table?
+---@return string[]
+function M.manifest_lines(manifest)
+  if type(manifest) ~= 'table' then
+    return {}
+  end
+  local items = get(manifest, 'items') or {}
+  local lines = {}
+  local total = get(manifest, 'tokens') or 0
+  if total == 0 then
+    for _, item in ipairs(items) do
+      total = total + (get(item, 'tokens') or 0)
+    end
+  end
+  local budget = get(manifest, 'budget')
+  lines[#lines + 1] = ('> context: %d item%s, %d tokens%s'):format(
+    #items,
+    #items == 1 and '' or 's',
+    total,
+    budget and (' of ' .. tostring(budget)) or ''
+  )
+  for _, item in ipairs(items) do
+    local reasons = get(item, 'reasons')
+    local reason = get(item, 'reason') or (type(reasons) == 'table' and table.concat(reasons, ' + ')) or ''
+    lines[#lines + 1] = ('>   %s:%s-%s  (%s tokens%s)'):format(
+      get(item, 'path') or '?',
+      tostring(get(item, 'start_line') or '?'),
+      tostring(get(item, 'end_line') or '?'),
+      tostring(get(item, 'tokens') or '?'),
+      reason ~= '' and (', ' .. reason) or ''
+    )
+  end
+  for _, note in ipairs(get(manifest, 'notes') or {}) do
+    lines[#lines + 1] = '>   note: ' .. tostring(note)
+  end
+  return lines
+end
+
+--- The question's surroundings: the current file and cursor, and the selected lines.
+---@param range? integer[]
+---@return table
+local function where(range)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local params = {}
+  if vim.bo[bufnr].buftype == '' and vim.api.nvim_buf_get_name(bufnr) ~= '' then
+    params = {
+      uri = vim.uri_from_bufnr(bufnr),
+      position = { line = vim.fn.line('.') - 1, character = vim.fn.col('.') - 1 },
+    }
+    if range then
+      local lines = vim.api.nvim_buf_get_lines(bufnr, range[1] - 1, range[2], false)
+      params.selection = {
+        start_line = range[1],
+        end_line = range[2],
+        text = table.concat(lines, '\n'),
+      }
+    end
+  end
+  return params
+end
+M.where = where
+
+--- The chat buffer, shown.
+function M.open(question, range)
+  local buf = ui.buffer('chat')
+  if vim.api.nvim_buf_line_count(buf) == 1 and vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1] == '' then
+    ui.set_lines(buf, {
+      '# stead chat',
+      '',
+      'Ask with :SteadAsk {question} (a visual range adds the selected lines),',
+      'or type a line starting with "? " below and press <CR> in normal mode.',
+      '',
+    })
+    vim.keymap.set('n', '<CR>', function()
+      local line = vim.api.nvim_get_current_line()
+      local q = line:match('^%?%s+(.+)$')
+      if q then
+        M.ask(q)
+      end
+    end, { buffer = buf, desc = 'stead: ask the question on this line' })
+  end
+  if question then
+    M.ask(question, range)
+  else
+    ui.show(buf, true)
+  end
+  return buf
+end
+
+--- Ask the local model; the answer and its manifest are appended to `stead://chat`.
+---@param question string
+---@param range? integer[]
+---@param done? fun(result: table?, err: table?)
+function M.ask(question, range, done)
+  question = vim.trim(question or '')
+  if question == '' then
+    return stead.notify('usage: :SteadAsk {question}', vim.log.levels.ERROR)
+  end
+  local params = where(range)
+  params.question = question
+  next_token = next_token + 1
+  local token = ('nvim-%d-%d'):format(vim.fn.getpid(), next_token)
+  params.token = token
+
+  local buf = ui.buffer('chat')
+  if vim.api.nvim_buf_line_count(buf) <= 1 then
+    M.open()
+  end
+  ui.append(buf, { '## ' .. question, '' })
+  local start = vim.api.nvim_buf_line_count(buf)
+  ui.append(buf, { '' })
+  ui.show(buf, false)
+  streams[token] = { bufnr = buf, start = start, streamed = false }
+
+  stead.request('stead/chat', params, function(result)
+    streams[token] = nil
+    local answer = get(result, 'answer') or get(result, 'text') or ''
+    local lines = ui.lines(answer)
+    lines[#lines + 1] = ''
+    local model = get(result, 'model')
+    local route = get(result, 'route')
+    if model or route then
+      lines[#lines + 1] = ('> %s%s'):format(model or '', route and (' (' .. route .. ')') or '')
+    end
+    vim.list_extend(lines, M.manifest_lines(get(result, 'manifest') or get(result, 'context')))
+    lines[#lines + 1] = ''
+    vim.bo[buf].modifiable = true
+    vim.api.nvim_buf_set_lines(buf, start - 1, -1, false, lines)
+    ui.scroll_end(buf)
+    if done then
+      done(result, nil)
+    end
+  end, function(err)
+    streams[token] = nil
+    ui.append(buf, { ('> error: %s'):format(err.message or vim.inspect(err)), '' })
+    stead.notify('stead/chat failed: ' .. tostring(err.message), vim.log.levels.ERROR)
+    if done then
+      done(nil, err)
+    end
+  end)
+end
+
+--- `stead/chat/chunk` from the server: a piece of an answer that is still being written.
+function M.on_chunk(params)
+  local token = get(params, 'token') or get(params, 'id')
+  local stream = streams[token]
+  if not stream or not vim.api.nvim_buf_is_valid(stream.bufnr) then
+    return
+  end
+  local text = get(params, 'text') or get(params, 'delta') or ''
+  stream.streamed = true
+  ui.append_text(stream.bufnr, text)
+end
+
+return M
