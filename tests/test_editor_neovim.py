@@ -213,3 +213,144 @@ def test_crashed_server_is_restarted_a_bounded_number_of_times(  # type: ignore[
     assert len(said) == 2, run.notifications
     assert "restarting it (1/1)" in said[0]
     assert "not restarting" in said[1] and ":SteadRestart" in said[1]
+
+
+# -- the plugin's pure logic, table-driven (nvim -l, no server) ----------------------------
+def lua_call(module: str, *calls: tuple[str, list[Any]]) -> list[list[Any]]:
+    """Call plugin functions in one `nvim -l` process; the results of each call, in order."""
+    assert NVIM is not None
+    proc = subprocess.run(
+        [NVIM, "-l", str(NVIM_TESTS / "call.lua"), str(PLUGIN), module, json.dumps(calls)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "XDG_CONFIG_HOME": "/nonexistent", "XDG_DATA_HOME": "/nonexistent"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def _empty_as_none(value: Any) -> Any:
+    """Lua cannot tell an empty list from an empty object: compare them as equal."""
+    if isinstance(value, dict):
+        return {k: _empty_as_none(v) for k, v in value.items()} or None
+    if isinstance(value, list | tuple):
+        return [_empty_as_none(v) for v in value] or None
+    return value
+
+
+@requires_nvim
+def test_plugin_defaults_mirror_the_server_settings() -> None:
+    from server.settings import Settings, to_dict
+
+    [[lua_defaults]] = lua_call("stead.config", ("server_defaults_copy", []))
+    assert _empty_as_none(lua_defaults) == _empty_as_none(to_dict(Settings()))
+
+
+@requires_nvim
+@pytest.mark.parametrize(
+    ("opts", "settings", "problems"),
+    [
+        ({}, None, []),
+        ({"model": {"path": "/m.gguf"}}, {"model": {"path": "/m.gguf"}}, []),
+        # camelCase keys are accepted as the server accepts them
+        ({"completion": {"maxTokens": 9}}, {"completion": {"maxTokens": 9}}, []),
+        # one table holding the sections works too
+        ({"settings": {"chat": {"max_tokens": 5}}}, {"chat": {"max_tokens": 5}}, []),
+        # plugin options never travel to the server
+        ({"cmd": ["/opt/stead", "serve"], "max_restarts": 0}, None, []),
+        # empty objects stay objects (an empty Lua table would be a JSON array)
+        ({"remote": {"providers": {"p": {}}}}, {"remote": {"providers": {"p": {}}}}, []),
+        ({"index": {"exclude": ["*.min.js"]}}, {"index": {"exclude": ["*.min.js"]}}, []),
+        ({"colour": "blue"}, None, ["colour: unknown option"]),
+        ({"model": {"pth": "x"}}, {"model": {"pth": "x"}}, ["model.pth: unknown setting"]),
+        ({"completion": 3}, {"completion": 3}, ["completion: expected a table of settings"]),
+        (
+            {"completion": {"enabled": "yes"}},
+            {"completion": {"enabled": "yes"}},
+            ['completion.enabled: expected a boolean, got "yes"'],
+        ),
+        ({"max_restarts": -1}, None, ["max_restarts: expected a number >= 0"]),
+        ({"cmd": 7}, None, ['cmd: expected a list such as { "stead", "serve" }']),
+    ],
+)
+def test_setup_options_split_into_plugin_options_and_server_settings(
+    opts: dict[str, Any], settings: Any, problems: list[str]
+) -> None:
+    [got_problems], [init] = lua_call("stead.config", ("set", [opts]), ("init_options", []))
+    assert got_problems == problems or (problems == [] and got_problems in ([], {}))
+    assert init == settings
+
+
+@requires_nvim
+def test_a_string_cmd_is_split_into_words() -> None:
+    [[options, _settings, _problems]] = lua_call("stead.config", ("resolve", [{"cmd": "stead  serve"}]))
+    assert options["cmd"] == ["stead", "serve"]
+
+
+MANIFEST = {
+    "id": "m1",
+    "provider": "work-openai",
+    "kind": "openai",
+    "model": "gpt-x",
+    "url": "https://api.example/v1",
+    "reason": "user asked",
+    "question": "why does add fail?",
+    "items": [
+        {"index": 0, "path": "calc.py", "start_line": 1, "end_line": 20, "tokens": 120, "text": "def add(a, b):"},
+        {"index": 1, "path": "util.py", "start_line": 5, "end_line": 5, "tokens": 30, "text": "X = <SECRET_1>"},
+    ],
+    "excluded": [{"path": ".env", "reason": "never-send pattern .env*"}],
+    "redactions": [{"kind": "secret", "placeholder": "<SECRET_1>", "where": "util.py:5", "item": 1}],
+    "tokens": 180,
+    "max_output_tokens": 512,
+    "estimated_cost_usd": 0.00123,
+}
+
+
+@requires_nvim
+@pytest.mark.parametrize(
+    ("dropped", "expected"),
+    [
+        (None, "Send to work-openai (gpt-x): 2 of 2 items, 180 tokens, 1 redactions, at most $0.0012?"),
+        ([False, True], "Send to work-openai (gpt-x): 1 of 2 items, 150 tokens, 1 redactions, at most $0.0012?"),
+    ],
+)
+def test_consent_prompt_summarises_the_manifest(dropped: list[bool] | None, expected: str) -> None:
+    # `dropped` is indexed by item number (1-based in Lua): [False, True] drops item 2
+    [[summary]] = lua_call("stead.escalate", ("summary", [MANIFEST, dropped]))
+    assert summary == expected
+
+
+@requires_nvim
+def test_consent_review_shows_every_part_of_the_manifest() -> None:
+    [[lines]] = lua_call("stead.escalate", ("manifest_lines", [MANIFEST, [False, True]]))
+    text = "\n".join(lines)
+    for expected in (
+        "provider: work-openai (openai)",
+        "model:    gpt-x",
+        "url:      https://api.example/v1",
+        "tokens:   150 to send, up to 512 back; at most $0.0012",
+        "why does add fail?",
+        "[x] 1. calc.py:1-20  (120 tokens)",
+        "[ ] 2. util.py:5  (30 tokens)",  # dropped: unticked
+        "- .env: never-send pattern .env*",
+        "- secret -> <SECRET_1> at util.py:5",
+        "## 1. calc.py:1-20, as it would be sent",
+    ):
+        assert expected in text, text
+    assert "## 2. util.py" not in text  # a dropped item's text is not listed as sent
+
+
+@requires_nvim
+def test_search_results_become_quickfix_items() -> None:
+    results = [
+        {"path": "/ws/a.py", "start_line": 3, "end_line": 9, "text": "def f():\n  pass", "score": 0.5, "symbol": "f"},
+        {"uri": "file:///ws/b.py", "line": 7, "snippet": "  x = 1"},
+    ]
+    [[items]] = lua_call("stead.commands", ("qf_items", [results]))
+    assert items == [
+        {"filename": "/ws/a.py", "lnum": 3, "end_lnum": 9, "text": "f: def f():  [0.500]"},
+        {"filename": "/ws/b.py", "lnum": 7, "text": "x = 1"},
+    ]

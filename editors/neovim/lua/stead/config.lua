@@ -59,6 +59,11 @@ M.server_defaults = {
   log_level = 'info',
 }
 
+--- A copy of the server defaults (for tests and :checkhealth).
+function M.server_defaults_copy()
+  return vim.deepcopy(M.server_defaults)
+end
+
 --- Options that belong to the plugin.
 M.plugin_defaults = {
   --- How to start the server.  The first word must be an executable on PATH (or a path).

@@ -31,6 +31,7 @@ end
 
 --- Tokens of the items kept (the manifest's total minus what was dropped).
 local function kept_tokens(manifest, dropped)
+  dropped = dropped or {}
   local total = get(manifest, 'tokens') or 0
   for i, item in ipairs(get(manifest, 'items') or {}) do
     if dropped[i] then
@@ -106,6 +107,7 @@ end
 
 --- One-line summary for the prompt (pickers may hide the review buffer).
 function M.summary(manifest, dropped)
+  dropped = dropped or {}
   local items = get(manifest, 'items') or {}
   local kept = 0
   for i in ipairs(items) do
