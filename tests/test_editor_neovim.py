@@ -285,7 +285,9 @@ def test_setup_options_split_into_plugin_options_and_server_settings(
 
 @requires_nvim
 def test_a_string_cmd_is_split_into_words() -> None:
-    [[options, _settings, _problems]] = lua_call("stead.config", ("resolve", [{"cmd": "stead  serve"}]))
+    [[options, _settings, _problems]] = lua_call(
+        "stead.config", ("resolve", [{"cmd": "stead  serve"}])
+    )
     assert options["cmd"] == ["stead", "serve"]
 
 
@@ -298,11 +300,27 @@ MANIFEST = {
     "reason": "user asked",
     "question": "why does add fail?",
     "items": [
-        {"index": 0, "path": "calc.py", "start_line": 1, "end_line": 20, "tokens": 120, "text": "def add(a, b):"},
-        {"index": 1, "path": "util.py", "start_line": 5, "end_line": 5, "tokens": 30, "text": "X = <SECRET_1>"},
+        {
+            "index": 0,
+            "path": "calc.py",
+            "start_line": 1,
+            "end_line": 20,
+            "tokens": 120,
+            "text": "def add(a, b):",
+        },
+        {
+            "index": 1,
+            "path": "util.py",
+            "start_line": 5,
+            "end_line": 5,
+            "tokens": 30,
+            "text": "X = <SECRET_1>",
+        },
     ],
     "excluded": [{"path": ".env", "reason": "never-send pattern .env*"}],
-    "redactions": [{"kind": "secret", "placeholder": "<SECRET_1>", "where": "util.py:5", "item": 1}],
+    "redactions": [
+        {"kind": "secret", "placeholder": "<SECRET_1>", "where": "util.py:5", "item": 1}
+    ],
     "tokens": 180,
     "max_output_tokens": 512,
     "estimated_cost_usd": 0.00123,
@@ -313,8 +331,14 @@ MANIFEST = {
 @pytest.mark.parametrize(
     ("dropped", "expected"),
     [
-        (None, "Send to work-openai (gpt-x): 2 of 2 items, 180 tokens, 1 redactions, at most $0.0012?"),
-        ([False, True], "Send to work-openai (gpt-x): 1 of 2 items, 150 tokens, 1 redactions, at most $0.0012?"),
+        (
+            None,
+            "Send to work-openai (gpt-x): 2 of 2 items, 180 tokens, 1 redactions, at most $0.0012?",
+        ),
+        (
+            [False, True],
+            "Send to work-openai (gpt-x): 1 of 2 items, 150 tokens, 1 redactions, at most $0.0012?",
+        ),
     ],
 )
 def test_consent_prompt_summarises_the_manifest(dropped: list[bool] | None, expected: str) -> None:
@@ -346,7 +370,14 @@ def test_consent_review_shows_every_part_of_the_manifest() -> None:
 @requires_nvim
 def test_search_results_become_quickfix_items() -> None:
     results = [
-        {"path": "/ws/a.py", "start_line": 3, "end_line": 9, "text": "def f():\n  pass", "score": 0.5, "symbol": "f"},
+        {
+            "path": "/ws/a.py",
+            "start_line": 3,
+            "end_line": 9,
+            "text": "def f():\n  pass",
+            "score": 0.5,
+            "symbol": "f",
+        },
         {"uri": "file:///ws/b.py", "line": 7, "snippet": "  x = 1"},
     ]
     [[items]] = lua_call("stead.commands", ("qf_items", [results]))
