@@ -1,0 +1,1 @@
+"""Local model files: the registry of known models, GGUF inspection and the models dir."""
