@@ -1,0 +1,130 @@
+// The end-to-end scenarios: each takes the page (a code-server workbench) and returns what it
+// observed; pytest (tests/test_editor_vscode.py) asserts on that and on the files on disk.
+
+const STATUS = '.statusbar-item:has-text("stead")';
+
+export async function waitForWorkbench(page, log) {
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  log('workbench up');
+}
+
+/** The stead status bar item once the server answered `stead/status` (it then names the route). */
+export async function waitForServer(page, log) {
+  const item = page.locator(STATUS).first();
+  await item.waitFor({ timeout: 60_000 });
+  await page.waitForFunction(
+    (sel) => [...document.querySelectorAll('.statusbar-item')].some((e) => /stead/.test(e.textContent ?? '') && / · local/.test(e.textContent ?? '')),
+    STATUS,
+    { timeout: 60_000 },
+  );
+  const text = (await item.textContent())?.trim() ?? '';
+  log(`status bar: ${text}`);
+  return text;
+}
+
+export async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+export async function openFile(page, name) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab[aria-label*="${name}"]`).first().waitFor({ timeout: 15_000 });
+  await page.locator('.monaco-editor .view-lines').first().click();
+}
+
+/** The innermost frame of a webview panel whose content has `selector`. */
+export async function webviewFrame(page, selector, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      try {
+        if (await frame.locator(selector).count()) return frame;
+      } catch {}
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no webview with ${selector}`);
+}
+
+export const scenarios = {
+  /** The extension activates, starts the real server, and the status bar shows it. */
+  async smoke(page, config, log) {
+    await waitForWorkbench(page, log);
+    const status = await waitForServer(page, log);
+    return { status };
+  },
+
+  /** Type in a file; ghost text from the real server appears; Tab accepts it; save. */
+  async ghost(page, config, log) {
+    await waitForWorkbench(page, log);
+    const status = await waitForServer(page, log);
+    await openFile(page, config.file);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(config.type, { delay: 30 });
+    const ghost = page.locator('.ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text').first();
+    await ghost.waitFor({ state: 'visible', timeout: 30_000 });
+    const ghostText = (await page.locator('.ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text').allTextContents()).join('');
+    log(`ghost text: ${JSON.stringify(ghostText)}`);
+    await page.keyboard.press('Tab');
+    await ghost.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await page.keyboard.press('Control+S');
+    await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await page.waitForTimeout(300);
+    return { status, ghostText };
+  },
+
+  /** Ask in the chat view; the answer and its context manifest appear. */
+  async chat(page, config, log) {
+    await waitForWorkbench(page, log);
+    const status = await waitForServer(page, log);
+    if (config.file) await openFile(page, config.file);
+    await runCommand(page, 'stead: Open Chat');
+    const frame = await webviewFrame(page, '#question');
+    await frame.locator('#question').fill(config.question);
+    await frame.locator('#question').press('Enter');
+    const manifest = frame.locator('.turn .manifest').first();
+    await manifest.waitFor({ timeout: 60_000 });
+    const answer = (await frame.locator('.turn .answer').first().textContent()) ?? '';
+    const manifestText = (await manifest.textContent()) ?? '';
+    const items = await frame.locator('.turn .manifest-item .loc').allTextContents();
+    log(`answer: ${JSON.stringify(answer.slice(0, 200))}; manifest: ${manifestText.slice(0, 200)}`);
+    return { status, answer, manifest: manifestText, items };
+  },
+
+  /** Ask a remote model; the consent dialog shows the manifest; refuse; nothing is sent. */
+  async consent(page, config, log) {
+    await waitForWorkbench(page, log);
+    const status = await waitForServer(page, log);
+    if (config.file) await openFile(page, config.file);
+    await runCommand(page, 'stead: Ask a Remote Model');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(config.question);
+    await page.keyboard.press('Enter');
+    const frame = await webviewFrame(page, '#refuse');
+    await frame.locator('.manifest').waitFor({ timeout: 30_000 });
+    const dialog = {
+      provider: ((await frame.locator('.provider').textContent()) ?? '').trim(),
+      model: ((await frame.locator('.model').textContent()) ?? '').trim(),
+      tokens: ((await frame.locator('.token-count').textContent()) ?? '').trim(),
+      items: await frame.locator('.manifest-item .loc').allTextContents(),
+      checkboxes: await frame.locator('input.keep').count(),
+      text: ((await frame.locator('body').textContent()) ?? '').replace(/\s+/g, ' '),
+    };
+    log(`consent dialog: ${JSON.stringify(dialog).slice(0, 300)}`);
+    await frame.locator('#refuse').click();
+    const toast = page.locator('.notifications-toasts', { hasText: 'nothing was sent' });
+    await toast.first().waitFor({ timeout: 15_000 });
+    return { status, dialog, notification: ((await toast.first().textContent()) ?? '').trim() };
+  },
+};

@@ -1,0 +1,243 @@
+/**
+ * stead for VS Code: a thin client of the local stead language server.
+ *
+ * Inline completions (ghost text) come straight from the server through
+ * vscode-languageclient; this file adds what the protocol does not cover: the status bar,
+ * the commands (index, search, ask/chat, remote escalation with consent, history, audit),
+ * and settings changes. No telemetry: the only process this talks to is the local server.
+ */
+import * as vscode from 'vscode';
+import { ChatPanel, openLocation } from './chatPanel';
+import { METHODS, SteadClient } from './client';
+import { planSend } from './consent';
+import { askConsent } from './consentPanel';
+import { normalizeManifest } from './manifest';
+import { isClientKey } from './settings';
+import { statusView } from './status';
+
+let steadClient: SteadClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<{ client: () => SteadClient | undefined }> {
+  const output = vscode.window.createOutputChannel('stead', { log: true });
+  const trace = vscode.window.createOutputChannel('stead (LSP trace)', { log: true });
+  const sc = new SteadClient(context, output, trace);
+  steadClient = sc;
+  context.subscriptions.push(output, trace, sc);
+
+  // -- status bar --------------------------------------------------------------------
+  const item = vscode.window.createStatusBarItem('stead.status', vscode.StatusBarAlignment.Right, 100);
+  item.name = 'stead';
+  item.command = 'stead.status';
+  context.subscriptions.push(item);
+  let lastStatus: Record<string, unknown> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const render = (): void => {
+    const view = statusView(sc.state, sc.state === 'running' ? lastStatus : undefined, sc.detail);
+    item.text = view.text;
+    item.tooltip = view.tooltip;
+    item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    if (vscode.workspace.getConfiguration('stead').get('ui.statusBar', true)) item.show();
+    else item.hide();
+  };
+  const poll = async (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (sc.state !== 'running') {
+      render();
+      return;
+    }
+    try {
+      lastStatus = await sc.request<Record<string, unknown>>(METHODS.status, {});
+    } catch (error) {
+      output.appendLine(`status: ${String(error)}`);
+    }
+    const view = statusView(sc.state, lastStatus);
+    render();
+    timer = setTimeout(() => void poll(), view.busy ? 1000 : 10_000);
+  };
+  context.subscriptions.push({ dispose: () => timer && clearTimeout(timer) }, sc.onState(() => void poll()));
+  render();
+
+  sc.onReady((client) => {
+    context.subscriptions.push(client.onNotification(METHODS.chatChunk, (params: unknown) => ChatPanel.current?.onChunk(params)));
+  });
+
+  // -- commands ----------------------------------------------------------------------
+  const command = (id: string, fn: (...args: unknown[]) => unknown): void => {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await fn(...args);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          output.appendLine(`${id}: ${message}`);
+          void vscode.window.showErrorMessage(`stead: ${message}`);
+          return undefined;
+        }
+      }),
+    );
+  };
+
+  command('stead.chat', () => {
+    ChatPanel.show(context, sc);
+  });
+
+  command('stead.ask', async (question?: unknown) => {
+    const q = typeof question === 'string' ? question : await vscode.window.showInputBox({
+      title: 'stead: ask about the code',
+      prompt: 'Answered by your local model, with the workspace as context',
+      value: selectedText(),
+      ignoreFocusOut: true,
+    });
+    if (q) await ChatPanel.show(context, sc).ask(q);
+  });
+
+  command('stead.askRemote', async (question?: unknown) => {
+    const q = typeof question === 'string' ? question : await vscode.window.showInputBox({
+      title: 'stead: ask a remote model',
+      prompt: 'You will see exactly what would be sent, and approve or refuse it, before anything leaves this machine',
+      value: selectedText(),
+      ignoreFocusOut: true,
+    });
+    if (!q) return;
+    const preview = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'stead: preparing the request (nothing is sent yet)…', cancellable: true },
+      (_p, token) => sc.request<Record<string, unknown>>(METHODS.escalatePreview, { question: q, ...editorContext() }, token),
+    );
+    const rawManifest = preview['manifest'] ?? preview;
+    const manifest = normalizeManifest(rawManifest);
+    const decision = await askConsent(context, q, rawManifest);
+    const plan = planSend(manifest, decision);
+    if (!plan.send) {
+      void vscode.window.showInformationMessage(plan.message);
+      return;
+    }
+    const id = preview['id'] ?? preview['preview_id'] ?? preview['token'];
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: plan.message, cancellable: true },
+      (_p, token) => sc.request<Record<string, unknown>>(METHODS.escalateSend, { id, drop: plan.drop }, token),
+    );
+    const answer = typeof result['answer'] === 'string' ? result['answer'] : '';
+    await ChatPanel.show(context, sc).showAnswer(q, answer, result['manifest'] ?? rawManifest, manifest.model, 'remote');
+  });
+
+  command('stead.index', async () => {
+    await sc.request(METHODS.index, {});
+    void vscode.window.showInformationMessage('stead: indexing the workspace (progress in the status bar).');
+    void poll();
+  });
+
+  command('stead.search', async () => {
+    const query = await vscode.window.showInputBox({ title: 'stead: search the workspace index', value: selectedText(), ignoreFocusOut: true });
+    if (!query) return;
+    const raw = await sc.request<unknown>(METHODS.search, { query, limit: 50 });
+    const hits = Array.isArray(raw) ? raw : ((raw as { results?: unknown[]; hits?: unknown[] })?.results ?? (raw as { hits?: unknown[] })?.hits ?? []);
+    const items = normalizeManifest({ items: hits }).items;
+    if (!items.length) {
+      void vscode.window.showInformationMessage(`stead: nothing found for "${query}".`);
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(
+      items.map((i, n) => {
+        const hit = (hits[n] ?? {}) as Record<string, unknown>;
+        const text = typeof hit['text'] === 'string' ? hit['text'] : '';
+        return { label: `${i.path}:${i.startLine}`, description: i.reason || i.detail, detail: text.split('\n').find((l) => l.trim())?.trim() ?? '', item: i };
+      }),
+      { title: `stead: ${items.length} results for "${query}"`, matchOnDescription: true, matchOnDetail: true },
+    );
+    if (pick) await openLocation(pick.item.path, pick.item.startLine);
+  });
+
+  command('stead.history', async () => {
+    const raw = await sc.request<unknown>(METHODS.historyList, { limit: 200 });
+    const entries = (Array.isArray(raw) ? raw : ((raw as { entries?: unknown[] })?.entries ?? [])) as Record<string, unknown>[];
+    if (!entries.length) {
+      void vscode.window.showInformationMessage('stead: the history is empty.');
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(
+      entries.map((e) => ({
+        label: `${String(e['kind'] ?? e['route'] ?? '')} ${String(e['model'] ?? '')}`.trim() || String(e['id']),
+        description: String(e['time'] ?? e['created_at'] ?? e['timestamp'] ?? ''),
+        detail: String(e['summary'] ?? e['prompt'] ?? e['question'] ?? '').slice(0, 200),
+        entry: e,
+      })),
+      { title: 'stead: history (stored on this machine only)', matchOnDetail: true },
+    );
+    if (!pick) return;
+    const full = await sc.request<unknown>(METHODS.historyShow, { id: pick.entry['id'] });
+    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(full, null, 2) });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  });
+
+  command('stead.auditVerify', async () => {
+    const r = await sc.request<Record<string, unknown>>(METHODS.auditVerify, {});
+    const n = r['entries'] ?? r['count'] ?? 0;
+    if (r['ok']) void vscode.window.showInformationMessage(`stead: the audit log is intact (${String(n)} entries, hash chain verified).`);
+    else void vscode.window.showErrorMessage(`stead: the audit log does NOT verify: ${String(r['problem'] ?? r['error'] ?? r['message'] ?? 'hash chain broken')}`);
+  });
+
+  command('stead.status', async () => {
+    const view = statusView(sc.state, lastStatus, sc.detail);
+    const pick = await vscode.window.showQuickPick(
+      [
+        { label: '$(comment-discussion) Open Chat', id: 'stead.chat' },
+        { label: '$(search) Search the Workspace Index', id: 'stead.search' },
+        { label: '$(database) Index the Workspace', id: 'stead.index' },
+        { label: '$(history) Show History', id: 'stead.history' },
+        { label: '$(verified) Verify the Audit Log', id: 'stead.auditVerify' },
+        { label: '$(debug-restart) Restart the Server', id: 'stead.restart' },
+        { label: '$(output) Show the Server Log', id: 'stead.showLog' },
+      ],
+      { title: view.tooltip.split('\n').join(' — ') },
+    );
+    if (pick) await vscode.commands.executeCommand(pick.id);
+  });
+
+  command('stead.restart', async () => {
+    await sc.restart();
+  });
+  command('stead.showLog', () => output.show());
+
+  // The server may attach a command to inline items so that accepting one is recorded.
+  command('stead.completion.accepted', (...args: unknown[]) => {
+    if (sc.client && sc.state === 'running') void sc.client.sendNotification(METHODS.completionAccepted, args.length === 1 ? args[0] : args);
+  });
+
+  // -- settings ----------------------------------------------------------------------
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('stead')) return;
+      const props = Object.keys(
+        ((context.extension.packageJSON as { contributes: { configuration: { properties: object } } }).contributes.configuration.properties),
+      );
+      const restartNeeded = props.some((k) => isClientKey(k) && k.startsWith('stead.server.') && e.affectsConfiguration(k));
+      if (restartNeeded) void sc.restart();
+      else sc.pushSettings();
+      render();
+    }),
+  );
+
+  void sc.start();
+  return { client: () => steadClient };
+}
+
+function selectedText(): string {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.selection.isEmpty) return '';
+  return editor.document.getText(editor.selection).slice(0, 500);
+}
+
+function editorContext(): Record<string, unknown> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return {};
+  return {
+    uri: editor.document.uri.toString(),
+    position: { line: editor.selection.active.line, character: editor.selection.active.character },
+  };
+}
+
+export async function deactivate(): Promise<void> {
+  await steadClient?.stop();
+  steadClient = undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * What the status bar item says: model, route (local or remote) and indexing progress.
+ * Pure: takes the `stead/status` result (or the lack of one) and returns text and tooltip.
+ */
+
+export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  /** True while something is in progress (the item spins). */
+  busy: boolean;
+  error: boolean;
+}
+
+type Raw = Record<string, unknown>;
+
+function shortModel(model: string): string {
+  const base = model.split(/[\\/]/).pop() ?? model;
+  return base.replace(/\.gguf$/i, '');
+}
+
+/** Index progress as a short phrase, e.g. "indexing 40%" or "index 1,204 chunks". */
+export function indexPhrase(index: Raw): { text: string; busy: boolean } {
+  const state = typeof index['state'] === 'string' ? (index['state'] as string) : '';
+  const done = typeof index['done'] === 'number' ? (index['done'] as number) : undefined;
+  const total = typeof index['total'] === 'number' ? (index['total'] as number) : undefined;
+  const pct = typeof index['percent'] === 'number' ? (index['percent'] as number)
+    : done !== undefined && total ? Math.floor((100 * done) / total) : undefined;
+  const busy = ['indexing', 'running', 'building', 'refreshing', 'scanning'].includes(state);
+  if (busy) return { text: pct !== undefined ? `indexing ${pct}%` : 'indexing', busy: true };
+  if (state === 'error' || state === 'failed') return { text: 'index error', busy: false };
+  const chunks = typeof index['chunks'] === 'number' ? (index['chunks'] as number) : undefined;
+  if (chunks !== undefined) return { text: `${chunks.toLocaleString('en-US')} chunks`, busy: false };
+  return { text: state, busy: false };
+}
+
+export function statusView(state: ServerState, status: Raw | undefined, detail = ''): StatusView {
+  if (state === 'failed') {
+    return { text: '$(error) stead', tooltip: `stead: server not running. ${detail}`.trim(), busy: false, error: true };
+  }
+  if (state === 'stopped') {
+    return { text: '$(circle-slash) stead', tooltip: 'stead: server stopped', busy: false, error: false };
+  }
+  if (state === 'starting' || !status) {
+    return { text: '$(loading~spin) stead', tooltip: 'stead: starting the server…', busy: true, error: false };
+  }
+  const model = shortModel(typeof status['model'] === 'string' ? (status['model'] as string) : '?');
+  const route = typeof status['route'] === 'string' ? (status['route'] as string) : 'local';
+  const index = indexPhrase((status['index'] as Raw | undefined) ?? {});
+  const icon = index.busy ? '$(sync~spin)' : route === 'local' ? '$(shield)' : '$(cloud-upload)';
+  const text = [`${icon} stead`, model, route, index.text].filter(Boolean).join(' · ');
+  const remote = status['remote_enabled'] ? 'remote escalation enabled (asks you each time)' : 'remote escalation off';
+  const tooltip = [
+    `stead ${typeof status['version'] === 'string' ? status['version'] : ''}`.trim(),
+    `model: ${typeof status['model'] === 'string' ? status['model'] : '?'} (${typeof status['backend'] === 'string' ? status['backend'] : '?'})`,
+    `route: ${route}; ${remote}`,
+    index.text ? `index: ${index.text}` : '',
+    'Click for the stead commands.',
+  ].filter(Boolean).join('\n');
+  return { text, tooltip, busy: index.busy, error: false };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { escapeHtml, formatCost, lineRange, normalizeManifest, redactionList, renderManifestHtml, summarize } from '../src/manifest';
+
+const serverManifest = {
+  provider: 'work',
+  model: 'gpt-x',
+  items: [
+    { path: 'src/a.py', start_line: 3, end_line: 9, tokens: 40, reasons: ['symbol match', 'recent edit'], detail: 'add' },
+    { id: 'k2', path: 'src/b.py', start_line: 1, end_line: 1, tokens: 5, reason: 'full-text', redactions: { secret: 1, email: 2 } },
+  ],
+  excluded: [{ path: '.env', why: 'never-send: .env*' }],
+  redactions: [{ kind: 'secret', count: 1 }],
+  estimated_cost_usd: 0.0004,
+  notes: ['context cut to fit the budget'],
+};
+
+describe('normalizeManifest', () => {
+  test('snake_case server JSON', () => {
+    const m = normalizeManifest(serverManifest);
+    assert.equal(m.provider, 'work');
+    assert.equal(m.items.length, 2);
+    assert.deepEqual(
+      m.items.map((i) => [i.id, i.path, i.startLine, i.endLine, i.tokens, i.reason]),
+      [
+        ['0', 'src/a.py', 3, 9, 40, 'symbol match + recent edit'],
+        ['k2', 'src/b.py', 1, 1, 5, 'full-text'],
+      ],
+    );
+    assert.deepEqual(m.items[1]!.redactions, ['1 secret', '2 emails']);
+    assert.equal(m.tokens, 45);
+    assert.equal(m.costUsd, 0.0004);
+    assert.deepEqual(m.excluded, [{ path: '.env', why: 'never-send: .env*' }]);
+  });
+  const junk: [string, unknown][] = [['null', null], ['string', 'x'], ['array', [1, 2]], ['items not a list', { items: 'no' }], ['item junk', { items: [null, 7] }]];
+  for (const [name, raw] of junk) {
+    test(`tolerates ${name}`, () => {
+      const m = normalizeManifest(raw);
+      assert.equal(m.tokens, 0);
+      assert.ok(Array.isArray(m.items));
+    });
+  }
+});
+
+describe('formatting', () => {
+  const ranges: [number, number, string][] = [[0, 0, ''], [5, 5, '5'], [5, 9, '5-9'], [5, 0, '5']];
+  for (const [s, e, want] of ranges) test(`lineRange ${s}-${e}`, () => assert.equal(lineRange({ startLine: s, endLine: e }), want));
+  const costs: [number | null, string][] = [[null, 'unknown'], [0, '$0'], [0.004, '< $0.01 ($0.00400)'], [1.5, '$1.50']];
+  for (const [c, want] of costs) test(`formatCost ${c}`, () => assert.equal(formatCost(c), want));
+  test('redactionList forms', () => {
+    assert.deepEqual(redactionList(['api key']), ['api key']);
+    assert.deepEqual(redactionList({ ip: 1, email: 0 }), ['1 ip']);
+  });
+  test('summarize', () => {
+    assert.equal(summarize(normalizeManifest(serverManifest)), '2 chunks from 2 files, 45 tokens');
+    assert.equal(summarize(normalizeManifest({})), '0 chunks, 0 tokens');
+  });
+});
+
+describe('renderManifestHtml', () => {
+  test('escapes everything a file name or reason could smuggle in', () => {
+    const html = renderManifestHtml(normalizeManifest({ items: [{ path: '<img src=x onerror=alert(1)>.py', start_line: 1, end_line: 2, tokens: 3, reason: '"><script>' }] }));
+    assert.ok(!html.includes('<img'));
+    assert.ok(!html.includes('<script>'));
+    assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;.py:1-2'));
+  });
+  test('checkboxes only in the consent form, one per item, all checked', () => {
+    const m = normalizeManifest(serverManifest);
+    assert.equal((renderManifestHtml(m).match(/type="checkbox"/g) ?? []).length, 0);
+    const html = renderManifestHtml(m, { checkboxes: true });
+    assert.equal((html.match(/type="checkbox" class="keep" data-id="[^"]+" checked/g) ?? []).length, 2);
+    assert.ok(html.includes('Never sent: .env (never-send: .env*)'));
+    assert.ok(html.includes('Redacted: 1 secret'));
+  });
+  test('escapeHtml', () => assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;'));
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { indexPhrase, statusView } from '../src/status';
+
+const running = { version: '0.1.0', model: '/models/qwen2.5-coder-0.5b.gguf', backend: 'gpt4all', route: 'local', remote_enabled: false };
+
+const phrases: [string, Record<string, unknown>, string, boolean][] = [
+  ['empty', {}, '', false],
+  ['indexing with counts', { state: 'indexing', done: 40, total: 100 }, 'indexing 40%', true],
+  ['indexing with percent', { state: 'indexing', percent: 7 }, 'indexing 7%', true],
+  ['indexing unknown total', { state: 'indexing' }, 'indexing', true],
+  ['ready', { state: 'ready', chunks: 12345 }, '12,345 chunks', false],
+  ['error', { state: 'error' }, 'index error', false],
+];
+for (const [name, index, text, busy] of phrases) {
+  test(`indexPhrase: ${name}`, () => assert.deepEqual(indexPhrase(index), { text, busy }));
+}
+
+test('running: model basename, route, index', () => {
+  const v = statusView('running', { ...running, index: { state: 'ready', chunks: 3 } });
+  assert.equal(v.text, '$(shield) stead · qwen2.5-coder-0.5b · local · 3 chunks');
+  assert.match(v.tooltip, /remote escalation off/);
+  assert.equal(v.error, false);
+});
+
+test('indexing spins', () => {
+  const v = statusView('running', { ...running, index: { state: 'indexing', done: 1, total: 4 } });
+  assert.ok(v.text.startsWith('$(sync~spin)'));
+  assert.ok(v.text.endsWith('indexing 25%'));
+  assert.equal(v.busy, true);
+});
+
+test('remote route is visible', () => {
+  assert.match(statusView('running', { ...running, route: 'remote', remote_enabled: true }).text, /cloud-upload.* remote/);
+});
+
+test('failed shows the reason', () => {
+  const v = statusView('failed', undefined, 'the `stead` command was not found');
+  assert.equal(v.error, true);
+  assert.match(v.tooltip, /not found/);
+});
+
+test('starting before the first status', () => {
+  assert.equal(statusView('running', undefined).busy, true);
+});
