@@ -385,3 +385,125 @@ def test_search_results_become_quickfix_items() -> None:
         {"filename": "/ws/a.py", "lnum": 3, "end_lnum": 9, "text": "f: def f():  [0.500]"},
         {"filename": "/ws/b.py", "lnum": 7, "text": "x = 1"},
     ]
+
+
+# -- escalation consent --------------------------------------------------------------------
+ESC_KEY = "sk-stead-test-0123456789abcdefghijKLMN"
+
+
+def _remote_opts(url: str, workspace: Path) -> dict[str, Any]:
+    return {
+        "remote": {
+            "enabled": True,
+            "allowed_workspaces": [str(workspace)],
+            "providers": {
+                "fake": {
+                    "kind": "openai",
+                    "url": url,
+                    "model": "fake-model",
+                    "api_key_env": "STEAD_TEST_KEY",
+                }
+            },
+        }
+    }
+
+
+def _audit(xdg: dict[str, str]) -> list[dict[str, Any]]:
+    path = Path(xdg["XDG_DATA_HOME"]) / "stead" / "audit.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+@requires_nvim
+def test_refusing_consent_sends_nothing(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path, xdg: dict[str, str]
+) -> None:
+    from tests.fake_openai import FakeProvider
+
+    file = _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
+    with FakeProvider(reply="use +") as fake:
+        run = nvim_run(
+            "escalate",
+            {
+                "file": str(file),
+                "question": "why is add wrong?",
+                "answers": ["refuse"],
+                "opts": _remote_opts(fake.url, workspace),
+            },
+            env={"STEAD_TEST_KEY": ESC_KEY},
+        ).ok()
+        assert fake.requests == []  # nothing reached the provider
+    [prompt] = run.data["prompts"]
+    # The user saw the manifest before deciding: the prompt summarises it and the review
+    # buffer (visible) lists provider, model, the file with its line range and the tokens.
+    assert prompt["kind"] == "stead.escalate"
+    assert prompt["prompt"].startswith("stead: Send to fake (fake-model): 1 of 1 items, ")
+    assert prompt["choices"] == ["Send to fake", "Drop items first…", "Refuse (send nothing)"]
+    assert prompt["review_visible"] is True
+    review = "\n".join(prompt["review"])
+    assert "provider: fake (openai)" in review and "model:    fake-model" in review
+    assert "[x] 1. calc.py:1-2" in review
+    assert "return a - b  # wrong" in review  # the exact text that would be sent
+    assert any("escalation refused: nothing was sent" in n for n in run.notifications)
+    # The refusal is on the record (with the manifest's hash); nothing was sent.
+    records = _audit(xdg)
+    assert [r["outcome"] for r in records] == ["refused"], records
+    assert records[0]["provider"] == "fake" and records[0]["manifest_sha256"]
+
+
+@requires_nvim
+def test_approving_sends_once_and_shows_the_answer(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path
+) -> None:
+    from tests.fake_openai import FakeProvider
+
+    file = _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
+    with FakeProvider(reply="Use a + b instead.") as fake:
+        run = nvim_run(
+            "escalate",
+            {
+                "file": str(file),
+                "question": "why is add wrong?",
+                "answers": ["send"],
+                "opts": _remote_opts(fake.url, workspace),
+            },
+            env={"STEAD_TEST_KEY": ESC_KEY},
+        ).ok()
+        assert len(fake.requests) == 1
+        body = fake.requests[0].body.decode()
+    assert "return a - b  # wrong" in body and "why is add wrong?" in body
+    assert "Use a + b instead." in "\n".join(run.data["review"])
+
+
+@requires_nvim
+def test_dropped_items_are_not_sent(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path
+) -> None:
+    from tests.fake_openai import FakeProvider
+
+    file = _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
+    with FakeProvider(reply="Cannot tell without the code.") as fake:
+        run = nvim_run(
+            "escalate",
+            {
+                "file": str(file),
+                "question": "why is add wrong?",
+                # drop items first, untick item 1, done, then send
+                "answers": ["drop", 1, "done", "send"],
+                "opts": _remote_opts(fake.url, workspace),
+            },
+            env={"STEAD_TEST_KEY": ESC_KEY},
+        ).ok()
+        assert len(fake.requests) == 1
+        body = fake.requests[0].body.decode()
+    assert "why is add wrong?" in body
+    assert "return a - b" not in body  # the unticked excerpt stayed here
+    prompts = run.data["prompts"]
+    assert [p["kind"] for p in prompts] == [
+        "stead.escalate",
+        "stead.escalate.items",
+        "stead.escalate.items",
+        "stead.escalate",
+    ]
+    assert prompts[1]["choices"][1].startswith("[x] calc.py:1-2")
+    assert prompts[2]["choices"][1].startswith("[ ] calc.py:1-2")  # unticked
+    assert "0 of 1 items" in prompts[3]["prompt"]

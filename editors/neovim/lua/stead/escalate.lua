@@ -199,47 +199,126 @@ function M.consent(manifest, decided)
   ask()
 end
 
+--- Escalations in flight: manifest id -> review buffer (for `stead/escalate/chunk`).
+local streams = {}
+
+--- `stead/escalate/chunk` {id, text}: the remote answer as it arrives.
+function M.on_chunk(params)
+  local buf = streams[get(params, 'id')]
+  if buf and vim.api.nvim_buf_is_valid(buf) then
+    vim.bo[buf].modifiable = true
+    ui.append_text(buf, get(params, 'text') or '')
+    vim.bo[buf].modifiable = false
+  end
+end
+
+--- Preview params: the question, the provider, and the current file or selected lines.
+---@param question string
+---@param provider string
+---@param range? integer[]
+function M.preview_params(question, provider, range)
+  local params = { question = question, provider = provider }
+  local bufnr = vim.api.nvim_get_current_buf()
+  if vim.bo[bufnr].buftype == '' and vim.api.nvim_buf_get_name(bufnr) ~= '' then
+    params.uri = vim.uri_from_bufnr(bufnr)
+    if range then
+      -- LSP range: from the start of the first line to the start of the line after the last.
+      params.selection = {
+        start = { line = range[1] - 1, character = 0 },
+        ['end'] = { line = range[2], character = 0 },
+      }
+    end
+  end
+  return params
+end
+
+--- Which provider: the one given, the only one configured, or the user's pick.
+local function with_provider(provider, cb)
+  if provider and provider ~= '' then
+    return cb(provider)
+  end
+  stead.request('stead/settings', {}, function(result)
+    local remote = get(get(result, 'settings') or {}, 'remote') or {}
+    local names = vim.tbl_keys(get(remote, 'providers') or {})
+    table.sort(names)
+    if not get(remote, 'enabled') then
+      return stead.notify(
+        'remote escalation is off (remote.enabled = false): nothing can be sent. '
+          .. 'Enable it and configure a provider under remote.providers.',
+        vim.log.levels.WARN
+      )
+    elseif #names == 0 then
+      return stead.notify('no remote provider is configured (remote.providers)', vim.log.levels.WARN)
+    elseif #names == 1 then
+      return cb(names[1])
+    end
+    vim.ui.select(names, { prompt = 'stead: which provider?', kind = 'stead.provider' }, function(name)
+      if name then
+        cb(name)
+      else
+        stead.notify('escalation cancelled: nothing was sent')
+      end
+    end)
+  end)
+end
+
 --- :SteadAsk! / :SteadEscalate: preview, consent, then (only if approved) send.
 ---@param question string
 ---@param range? integer[]
 ---@param done? fun(outcome: string, result: any)
-function M.ask(question, range, done)
+---@param provider? string
+function M.ask(question, range, done, provider)
   question = vim.trim(question or '')
   if question == '' then
     return stead.notify('usage: :SteadEscalate {question}', vim.log.levels.ERROR)
   end
-  local params = require('stead.chat').where(range)
-  params.question = question
   done = done or function() end
-  stead.request('stead/escalate/preview', params, function(result)
-    local manifest = get(result, 'manifest') or result
-    M.consent(manifest, function(choice, dropped)
-      if choice ~= SEND then
-        stead.notify('escalation refused: nothing was sent')
-        return done('refused', nil)
-      end
-      -- The server numbers items from 0 (`index`); the UI from 1.
-      local drop = {}
-      local items = get(manifest, 'items') or {}
-      for _, i in ipairs(dropped) do
-        drop[#drop + 1] = get(items[i], 'index') or (i - 1)
-      end
-      stead.request('stead/escalate/send', { id = get(manifest, 'id'), drop = drop }, function(answer)
+  local origin = vim.api.nvim_get_current_buf()
+  with_provider(provider, function(name)
+    local params
+    vim.api.nvim_buf_call(origin, function()
+      params = M.preview_params(question, name, range)
+    end)
+    stead.request('stead/escalate/preview', params, function(manifest)
+      M.consent(manifest, function(choice, dropped)
+        local id = get(manifest, 'id')
+        if choice ~= SEND then
+          -- Tell the server so the refusal is audited and the manifest forgotten; nothing
+          -- goes to the provider.
+          stead.request('stead/escalate/send', { id = id, approve = false }, function() end, function() end)
+          stead.notify('escalation refused: nothing was sent')
+          return done('refused', nil)
+        end
+        -- The server numbers items itself (`index`); the UI counts from 1.
+        local drop = {}
+        local items = get(manifest, 'items') or {}
+        for _, i in ipairs(dropped) do
+          drop[#drop + 1] = get(items[i], 'index') or i
+        end
         local buf = ui.buffer('escalate')
         vim.bo[buf].modifiable = true
-        ui.append(buf, { '', '# answer', '' })
-        ui.append(buf, ui.lines(get(answer, 'answer') or get(answer, 'text') or answer))
+        ui.append(buf, { '', '# answer from ' .. tostring(get(manifest, 'provider')), '', '' })
         vim.bo[buf].modifiable = false
-        ui.show(buf, false)
-        done('sent', answer)
-      end, function(err)
-        stead.notify('stead/escalate/send failed: ' .. tostring(err.message), vim.log.levels.ERROR)
-        done('error', err)
+        local answer_start = vim.api.nvim_buf_line_count(buf) - 1
+        streams[id] = buf
+        stead.request('stead/escalate/send', { id = id, dropped = drop, approve = true }, function(sent)
+          streams[id] = nil
+          vim.bo[buf].modifiable = true
+          vim.api.nvim_buf_set_lines(buf, answer_start, -1, false, ui.lines(get(sent, 'text') or ''))
+          vim.bo[buf].modifiable = false
+          ui.show(buf, false)
+          stead.notify(('answer from %s received (recorded in the audit log)'):format(tostring(get(manifest, 'provider'))))
+          done('sent', sent)
+        end, function(err)
+          streams[id] = nil
+          stead.notify('escalation failed: ' .. tostring(err.message), vim.log.levels.ERROR)
+          done('error', err)
+        end)
       end)
+    end, function(err)
+      stead.notify('escalation not possible: ' .. tostring(err.message), vim.log.levels.ERROR)
+      done('error', err)
     end)
-  end, function(err)
-    stead.notify('escalation not possible: ' .. tostring(err.message), vim.log.levels.ERROR)
-    done('error', err)
   end)
 end
 

@@ -113,6 +113,9 @@ function M.lsp_config()
       ['stead/chat/chunk'] = function(_, params)
         require('stead.chat').on_chunk(params)
       end,
+      ['stead/escalate/chunk'] = function(_, params)
+        require('stead.escalate').on_chunk(params)
+      end,
     },
     on_attach = function(client, bufnr)
       M.on_attach(client, bufnr)
