@@ -127,12 +127,14 @@ def select(
     deadline_s: float = 3.0,
     weights: Mapping[str, float] | None = None,
     vector: bool = True,
+    pinned: Sequence[Candidate] = (),
 ) -> Selection:
     """Rank chunks for `question` and keep the best that fit `budget` tokens.
 
     `open_docs` maps absolute paths of open documents to their text (answers come from
     them when there is no index); `ring` holds recent-edit candidates; `cursor` adds the
-    code the user is looking at and the symbols it uses.
+    code the user is looking at and the symbols it uses; `pinned` chunks (the user's
+    selection) come first whatever their rank.
     """
     q = query_text(question)
     t = terms(question)
@@ -179,7 +181,8 @@ def select(
         ranked[name] = list(outcome.value or [])  # type: ignore[call-overload]
     if ring:
         ranked[RECENT] = list(ring)
-    fused = budgeting.fuse(ranked, weights or WEIGHTS)
+    fused = [budgeting.Fused(c, (c.reason,), 1.0) for c in pinned]
+    fused += budgeting.fuse(ranked, weights or WEIGHTS)
     chosen = budgeting.fill(fused, budget, count)
     if chosen.cut:
         lost = [d for d in chosen.dropped if d.why == "over budget"]

@@ -17,6 +17,7 @@ RECENT = "recent edit"
 CURRENT = "current file"
 OPEN_FILE = "open file"
 SIMILAR = "similar code"
+SELECTION = "selected by the user"
 
 
 @frozen

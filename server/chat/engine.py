@@ -1,0 +1,201 @@
+"""One chat turn: plan the window, select context, build the prompt, generate, remember.
+
+Everything the turn needs is passed in (store, backend, a context selector), so the same
+function serves `stead/chat`, `stead ask` and `stead chat`.  It blocks: callers run it off
+the event loop and stop it with `cancel`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from server.chat.prompt import SYSTEM, Turn, build, plan
+from server.chat.store import ChatStore
+from server.context.types import Selection
+
+#: Longest question accepted at all (characters); longer ones are cut, never refused.
+MAX_QUESTION_CHARS = 1_000_000
+
+
+class EmptyQuestion(ValueError):
+    pass
+
+
+@frozen
+class TurnResult:
+    conversation_id: str
+    answer: str  # model text + notes
+    text: str  # the model's text alone
+    notes: tuple[str, ...]
+    selection: Selection
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    stop_reason: str
+    latency_ms: float
+    messages: tuple[Turn, ...] = ()
+
+
+def notes_trailer(notes: tuple[str, ...]) -> str:
+    return "".join(f"\n\nNote: {n}" for n in notes)
+
+
+def run_turn(
+    question: str,
+    *,
+    store: ChatStore,
+    backend: Any,
+    select_fn: Callable[[int], Selection],
+    conversation_id: str | None = None,
+    workspace: str = "",
+    root: Path | None = None,
+    n_ctx: int = 2048,
+    max_tokens: int = 512,
+    chat_budget: int = 1200,
+    cancel: threading.Event | None = None,
+    on_text: Callable[[str], None] | None = None,
+    record: Callable[[TurnResult], None] | None = None,
+) -> TurnResult:
+    """Answer `question` in a conversation with the local model, streaming to `on_text`."""
+    from server.backends.base import ChatMessage
+
+    if not question.strip():
+        raise EmptyQuestion("the question is empty: type what you want to know about the code")
+    question = question[:MAX_QUESTION_CHARS]
+    cancel = cancel or threading.Event()
+    cid = store.open(conversation_id, workspace=workspace, title=" ".join(question.split())[:80])
+    history = [
+        Turn(m.role, m.content) for m in store.messages(cid) if m.role in ("user", "assistant")
+    ]
+
+    def count(text: str) -> int:
+        return int(backend.count_tokens(text))
+
+    window = min(n_ctx, int(getattr(backend, "context_length", n_ctx) or n_ctx))
+    q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question) // 2
+    budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
+    selection = select_fn(budget.context)
+    prompt = build(question, history, selection, budget, count=count, root=root)
+
+    def stream(piece: str) -> bool:
+        if on_text is not None and piece:
+            on_text(piece)
+        return not cancel.is_set()
+
+    started = time.perf_counter()
+    gen = backend.chat(
+        [ChatMessage(m.role, m.content) for m in prompt.messages],
+        max_tokens=budget.answer,
+        cancel=cancel,
+        on_text=stream,
+    )
+    notes = list(selection.notes) + list(prompt.notes)
+    if gen.stop_reason == "max_tokens":
+        notes.append(f"The answer stopped at the {budget.answer}-token limit.")
+    elif gen.stop_reason in ("cancelled", "callback"):
+        notes.append("The answer was cancelled.")
+    elif gen.stop_reason == "timeout":
+        notes.append("The model timed out; the answer may be incomplete.")
+    trailer = notes_trailer(tuple(notes))
+    if trailer and on_text is not None:
+        on_text(trailer)
+    latency = float(getattr(gen, "latency_ms", 0.0) or (time.perf_counter() - started) * 1000)
+    result = TurnResult(
+        conversation_id=cid,
+        answer=gen.text + trailer,
+        text=gen.text,
+        notes=tuple(notes),
+        selection=selection,
+        model=model_name(backend),
+        prompt_tokens=int(gen.prompt_tokens),
+        completion_tokens=int(gen.completion_tokens),
+        stop_reason=str(gen.stop_reason),
+        latency_ms=latency,
+        messages=prompt.messages,
+    )
+    manifest = manifest_dict(selection, root, tuple(notes))
+    store.append(cid, "user", question, manifest)
+    store.append(cid, "assistant", gen.text)
+    if record is not None:
+        record(result)
+    return result
+
+
+def model_name(backend: Any) -> str:
+    info = getattr(backend, "info", None)
+    return str(getattr(info, "name", "") or getattr(backend, "name", ""))
+
+
+def rel_path(path: str, root: Path | None) -> str:
+    import os
+
+    if root is not None:
+        try:
+            if Path(path).is_relative_to(root):
+                return os.path.relpath(path, root)
+        except ValueError:
+            pass
+    return path
+
+
+def manifest_dict(
+    selection: Selection, root: Path | None, notes: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The manifest as plain JSON (protocol.Manifest's shape)."""
+    return {
+        "items": [
+            {
+                "path": rel_path(i.path, root),
+                "uri": Path(i.path).as_uri() if Path(i.path).is_absolute() else i.path,
+                "start_line": i.start_line,
+                "end_line": i.end_line,
+                "tokens": i.tokens,
+                "reason": i.reason,
+                "reasons": list(i.reasons),
+                "detail": i.detail,
+                "score": round(i.score, 6),
+            }
+            for i in selection.items
+        ],
+        "dropped": [
+            {
+                "path": rel_path(d.path, root),
+                "start_line": d.start_line,
+                "end_line": d.end_line,
+                "tokens": d.tokens,
+                "why": d.why,
+            }
+            for d in selection.dropped
+        ],
+        "tokens": selection.tokens,
+        "budget": selection.budget,
+        "cut": selection.cut,
+        "notes": list(selection.notes if notes is None else notes),
+    }
+
+
+def manifest_lines(manifest: dict[str, Any]) -> list[str]:
+    """The manifest for a terminal: one line per chunk, then what was left out, then notes."""
+    items = manifest.get("items", [])
+    out = [
+        f"context: {len(items)} chunk(s), {manifest.get('tokens', 0)} of "
+        f"{manifest.get('budget', 0)} tokens"
+    ]
+    for i in items:
+        detail = f" [{i['detail']}]" if i.get("detail") else ""
+        out.append(
+            f"  {i['path']}:{i['start_line']}-{i['end_line']}  {i['tokens']} tok  "
+            f"{i['reason']}{detail}"
+        )
+    for d in manifest.get("dropped", []):
+        if d["why"] == "over budget":
+            where = f"{d['path']}:{d['start_line']}-{d['end_line']}"
+            out.append(f"  (left out) {where}  {d['tokens']} tok")
+    out.extend(f"note: {n}" for n in manifest.get("notes", []))
+    return out
