@@ -507,3 +507,33 @@ def test_dropped_items_are_not_sent(  # type: ignore[no-untyped-def]
     assert prompts[1]["choices"][1].startswith("[x] calc.py:1-2")
     assert prompts[2]["choices"][1].startswith("[ ] calc.py:1-2")  # unticked
     assert "0 of 1 items" in prompts[3]["prompt"]
+
+
+# -- chat on the tiny model ----------------------------------------------------------------
+@requires_nvim
+def test_ask_streams_an_answer_with_its_manifest(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path, tiny_model: Path
+) -> None:
+    file = _source(workspace, text="def add(a, b):\n    return a + b\n")
+    run = nvim_run(
+        "chat",
+        {
+            "file": str(file),
+            "question": "what does add do?",
+            "opts": {"model": {"path": str(tiny_model)}},
+        },
+        timeout=120,
+    ).ok()
+    lines = run.data["chat"]
+    text = "\n".join(lines)
+    assert "## what does add do?" in lines
+    assert "return a + b" in text  # the tiny model's output, through the real backend
+    assert run.data["chunks"] >= 1  # it streamed
+    assert run.data["visible"] is True
+    # The manifest under the answer names the file and its line range.
+    ctx = [line for line in lines if line.startswith(">   calc.py:")]
+    assert ctx and ctx[0].startswith(">   calc.py:1-2"), text
+    # The follow-up continued the same conversation.
+    ids = run.data["conversation_ids"]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert "## and then?" in run.data["chat2"]

@@ -12,11 +12,16 @@ local M = {}
 --- Streams in flight: token -> { bufnr, streamed }.
 local streams = {}
 local next_token = 0
+--- The conversation :SteadChat continues (:SteadAsk starts a new one).
+M.conversation_id = nil
+--- Every conversation id the server returned, in order (for tests and :SteadChat).
+M.conversation_ids = {}
 
 --- Manifest lines for the chat buffer.
 ---@param manifest table?
+---@param answer? string notes already in the answer are not repeated
 ---@return string[]
-function M.manifest_lines(manifest)
+function M.manifest_lines(manifest, answer)
   if type(manifest) ~= 'table' then
     return {}
   end
@@ -47,7 +52,9 @@ function M.manifest_lines(manifest)
     )
   end
   for _, note in ipairs(get(manifest, 'notes') or {}) do
-    lines[#lines + 1] = '>   note: ' .. tostring(note)
+    if not (answer and answer:find(tostring(note), 1, true)) then
+      lines[#lines + 1] = '>   note: ' .. tostring(note)
+    end
   end
   return lines
 end
@@ -96,7 +103,7 @@ function M.open(question, range)
     end, { buffer = buf, desc = 'stead: ask the question on this line' })
   end
   if question then
-    M.ask(question, range)
+    M.ask(question, range, nil, true)
   else
     ui.show(buf, true)
   end
@@ -107,13 +114,17 @@ end
 ---@param question string
 ---@param range? integer[]
 ---@param done? fun(result: table?, err: table?)
-function M.ask(question, range, done)
+---@param continue? boolean continue the current conversation (else start a new one)
+function M.ask(question, range, done, continue)
   question = vim.trim(question or '')
   if question == '' then
     return stead.notify('usage: :SteadAsk {question}', vim.log.levels.ERROR)
   end
   local params = where(range)
   params.question = question
+  if continue and M.conversation_id then
+    params.conversation_id = M.conversation_id
+  end
   next_token = next_token + 1
   local token = ('nvim-%d-%d'):format(vim.fn.getpid(), next_token)
   params.token = token
@@ -130,6 +141,11 @@ function M.ask(question, range, done)
 
   stead.request('stead/chat', params, function(result)
     streams[token] = nil
+    local cid = get(result, 'conversation_id')
+    if cid then
+      M.conversation_id = cid
+      M.conversation_ids[#M.conversation_ids + 1] = cid
+    end
     local answer = get(result, 'answer') or get(result, 'text') or ''
     local lines = ui.lines(answer)
     lines[#lines + 1] = ''
@@ -138,7 +154,7 @@ function M.ask(question, range, done)
     if model or route then
       lines[#lines + 1] = ('> %s%s'):format(model or '', route and (' (' .. route .. ')') or '')
     end
-    vim.list_extend(lines, M.manifest_lines(get(result, 'manifest') or get(result, 'context')))
+    vim.list_extend(lines, M.manifest_lines(get(result, 'manifest'), answer))
     lines[#lines + 1] = ''
     vim.bo[buf].modifiable = true
     vim.api.nvim_buf_set_lines(buf, start - 1, -1, false, lines)
