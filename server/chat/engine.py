@@ -7,6 +7,7 @@ the event loop and stop it with `cancel`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,10 @@ from server.chat.prompt import SYSTEM, Turn, build, plan
 from server.chat.store import ChatStore
 from server.context.types import Selection
 
+log = logging.getLogger(__name__)
+
+#: Token-count multipliers tried in turn when the model says the prompt is too long.
+OVERFLOW_SCALES = (1, 2, 4)
 #: Longest question accepted at all (characters); longer ones are cut, never refused.
 MAX_QUESTION_CHARS = 1_000_000
 
@@ -74,27 +79,36 @@ def run_turn(
         Turn(m.role, m.content) for m in store.messages(cid) if m.role in ("user", "assistant")
     ]
 
-    def count(text: str) -> int:
-        return int(backend.count_tokens(text))
-
-    window = min(n_ctx, int(getattr(backend, "context_length", n_ctx) or n_ctx))
-    q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question) // 2
-    budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
-    selection = select_fn(budget.context)
-    prompt = build(question, history, selection, budget, count=count, root=root)
-
     def stream(piece: str) -> bool:
         if on_text is not None and piece:
             on_text(piece)
         return not cancel.is_set()
 
+    window = min(n_ctx, int(getattr(backend, "context_length", n_ctx) or n_ctx))
     started = time.perf_counter()
-    gen = backend.chat(
-        [ChatMessage(m.role, m.content) for m in prompt.messages],
-        max_tokens=budget.answer,
-        cancel=cancel,
-        on_text=stream,
-    )
+    # Token counts are the backend's estimate; when the model's own tokenizer finds the
+    # prompt too long after all, plan again with counts scaled up rather than fail.
+    for scale in OVERFLOW_SCALES:
+
+        def count(text: str, scale: int = scale) -> int:
+            return int(backend.count_tokens(text)) * scale
+
+        q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question)
+        budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
+        selection = select_fn(budget.context)
+        prompt = build(question, history, selection, budget, count=count, root=root)
+        try:
+            gen = backend.chat(
+                [ChatMessage(m.role, m.content) for m in prompt.messages],
+                max_tokens=budget.answer,
+                cancel=cancel,
+                on_text=stream,
+            )
+            break
+        except Exception as exc:
+            if "exceeds the context window" not in str(exc) or scale == OVERFLOW_SCALES[-1]:
+                raise
+            log.info("prompt overflowed the model's window; planning with counts x%d", scale * 2)
     notes = list(selection.notes) + list(prompt.notes)
     if gen.stop_reason == "max_tokens":
         notes.append(f"The answer stopped at the {budget.answer}-token limit.")

@@ -1,0 +1,140 @@
+"""stead/chat over the real server with the real gpt4all backend and a tiny GGUF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from tests.conftest import StartClient
+from tests.test_context_lsp import CONFIG_PY, as_dict, open_doc
+
+TINY_OUTPUT = "return a + b"
+
+
+async def chat_client(start_client: StartClient, tiny_model: Path, **model: Any) -> Any:
+    client = await start_client(init_options={"model": {"path": str(tiny_model), **model}})
+    chunks: list[dict[str, Any]] = []
+
+    @client.feature("stead/chat/chunk")
+    def on_chunk(params: Any) -> None:
+        chunks.append(as_dict(params))
+
+    client.chunks = chunks
+    return client
+
+
+async def ask(client: Any, **params: Any) -> dict[str, Any]:
+    return as_dict(await client.protocol.send_request_async("stead/chat", params))  # type: ignore[no-any-return]
+
+
+async def test_chat_answers_streams_and_shows_the_manifest(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    client = await chat_client(start_client, tiny_model)
+    await open_doc(client, workspace / "config.py", CONFIG_PY)
+    result = await ask(client, question="How does `load_config` work?", token="t-1")
+    assert result["answer"].startswith(TINY_OUTPUT)
+    assert result["route"] == "local"
+    assert result["model"]
+    assert result["prompt_tokens"] > 0 and result["completion_tokens"] > 0
+    manifest = result["manifest"]
+    assert manifest["items"][0]["path"] == "config.py"
+    assert "symbol match" in manifest["items"][0]["reasons"]
+    # no index yet: the answer says where its context came from
+    assert "No workspace index yet" in result["answer"]
+    # the stream carried the same answer, in order, tagged with the request's token
+    streamed = "".join(c["text"] for c in sorted(client.chunks, key=lambda c: c["index"]))
+    assert streamed == result["answer"]
+    assert {c["token"] for c in client.chunks} == {"t-1"}
+    assert {c["conversation_id"] for c in client.chunks} == {result["conversation_id"]}
+
+
+async def test_follow_up_turns_see_the_conversation(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    client = await chat_client(start_client, tiny_model)
+    first = await ask(client, question="first question about parse_settings")
+    cid = first["conversation_id"]
+    second = await ask(client, question="and the follow-up?", conversationId=cid)
+    assert second["conversation_id"] == cid
+    turns = as_dict(await client.protocol.send_request_async("stead/chat/history", {"conversationId": cid}))
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[0]["content"] == "first question about parse_settings"
+    assert turns[1]["content"].startswith(TINY_OUTPUT)
+    assert turns[0]["manifest"]["budget"] > 0
+    convs = as_dict(await client.protocol.send_request_async("stead/chat/conversations", {}))
+    assert convs[0]["id"] == cid and convs[0]["turns"] == 2
+    # a follow-up's prompt holds the earlier turn: more prompt tokens than a fresh question
+    fresh = await ask(client, question="and the follow-up?")
+    assert second["prompt_tokens"] > fresh["prompt_tokens"]
+    deleted = as_dict(await client.protocol.send_request_async("stead/chat/delete", {"conversationId": cid}))
+    assert deleted == {"deleted": True}
+
+
+async def test_context_cut_is_said_in_the_answer(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    client = await chat_client(start_client, tiny_model)
+    await open_doc(client, workspace / "config.py", CONFIG_PY)
+    result = await ask(client, question="load_config parse_settings", budget=20)
+    assert result["manifest"]["cut"] is True
+    assert "Context was cut" in result["answer"]
+    assert result["manifest"]["tokens"] <= 20
+
+
+async def test_huge_question_is_cut_and_answered(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    client = await chat_client(start_client, tiny_model)
+    result = await ask(client, question="why? " + "trace line\n" * 10_000)  # 110,005 characters
+    assert result["answer"].startswith(TINY_OUTPUT)
+    assert "question was cut" in result["answer"]
+    assert result["prompt_tokens"] <= 2048
+
+
+async def test_missing_model_gives_the_fix(start_client: StartClient, tmp_path: Path) -> None:
+    client = await start_client(init_options={"model": {"path": str(tmp_path / "nope.gguf")}})
+    with pytest.raises(JsonRpcException) as err:
+        await ask(client, question="hello?")
+    assert "nope.gguf" in str(err.value)
+    # the server survives and still selects context
+    ok = as_dict(await client.protocol.send_request_async("stead/selectContext", {"question": "hi"}))
+    assert ok["budget"] == 1200
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"question": ""}, "question is empty"),
+        ({"question": "hi", "conversationId": "../../etc/passwd"}, "invalid conversation id"),
+        ({"question": ["a"]}, "must be a string"),
+    ],
+)
+async def test_chat_bad_input(start_client: StartClient, tiny_model: Path, params: dict[str, Any], message: str) -> None:
+    client = await chat_client(start_client, tiny_model)
+    with pytest.raises(JsonRpcException) as err:
+        await ask(client, **params)
+    assert message in str(err.value)
+
+
+async def test_selection_is_always_in_context(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    client = await chat_client(start_client, tiny_model)
+    path = workspace / "config.py"
+    await open_doc(client, path, CONFIG_PY)
+    result = await ask(
+        client,
+        question="explain",
+        uri=path.as_uri(),
+        position={"line": 10, "character": 0},
+        selection="def parse_settings(text, env):\n",
+    )
+    first = result["manifest"]["items"][0]
+    assert first["reasons"] == ["selected by the user"]
+    assert (first["start_line"], first["end_line"]) == (11, 11)
+    assert types  # lsprotocol import kept for type clarity in helpers
