@@ -1,0 +1,602 @@
+"""The detection rules redaction runs, each naming where it comes from.
+
+Token formats come from detect-secrets (Yelp, Apache-2.0): its regex plugins are loaded and
+their patterns reused as they are, so fixes upstream reach stead with a version bump.  Only
+the patterns are used, never its scanning pipeline, which keeps global state and can call
+provider APIs to "verify" a secret: redaction must never send anything anywhere.
+
+What detect-secrets lacks is added here, each rule citing its source: newer token formats
+(from gitleaks' default rule set, MIT, rule ids given), whole private-key blocks (detect-secrets
+only flags the header line, which would leave the key body in the text), passwords in config
+files, URLs, CLI flags and connection strings, HTTP authorization headers, high-entropy
+strings (detect-secrets' thresholds), email addresses and IP addresses.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib
+import ipaddress
+import json
+import logging
+import math
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from attrs import frozen
+
+log = logging.getLogger(__name__)
+
+Category = Literal["secret", "email", "ip"]
+
+#: Characters a token-like secret is made of; a match is grown over them so that a rule
+#: matching only a prefix of a longer key never leaves the rest of the key behind.
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@frozen
+class Rule:
+    kind: str
+    pattern: re.Pattern[str]
+    source: str
+    #: Which group holds the secret: a group number or name, 0 for the whole match, None
+    #: for "the first group that matched, else the whole match" (detect-secrets' convention).
+    group: int | str | None = 0
+    category: Category = "secret"
+    #: Lower wins when two findings overlap (specific formats beat generic heuristics).
+    priority: int = 1
+    #: Grow the span over adjacent token characters.
+    extend: bool = True
+    #: Strip these characters from both ends of the secret (rules that match delimiters).
+    trim: str = ""
+    validate: Callable[[str], bool] | None = None
+    #: Cheap pre-filters: the regex only runs on lines near one of these literals
+    #: (`itriggers` are matched case-insensitively).  None of them: the whole text is scanned.
+    triggers: tuple[str, ...] = ()
+    itriggers: tuple[str, ...] = ()
+    #: How far before and after a trigger a match may reach.
+    before: int = 0
+    after: int = 400
+    #: Custom extraction for rules that need the whole match to decide: returns the
+    #: secret's (start, end, kind) or None.
+    extract: Callable[[re.Match[str]], tuple[int, int, str] | None] | None = None
+    #: "scan": search the whole text (or the windows around triggers when there are any);
+    #: "match": try the pattern only *at* each trigger (patterns that begin with one).
+    mode: Literal["scan", "match"] = "scan"
+    #: Extend windows to whole lines (patterns that use `$` or `.*`).
+    lines: bool = False
+    #: A fast regex whose matches are the triggers (for formats without a fixed literal).
+    trigger_re: re.Pattern[str] | None = None
+
+
+# -- validators ------------------------------------------------------------------------
+
+
+def _b64url_json(part: str) -> bool:
+    padded = part + "=" * (-len(part) % 4)
+    try:
+        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
+    except (ValueError, UnicodeError):
+        return False
+    return isinstance(value, dict)
+
+
+def _valid_jwt(token: str) -> bool:
+    """A JWT's header and claims are base64url JSON objects (as detect-secrets checks)."""
+    parts = token.split(".")
+    return len(parts) >= 2 and _b64url_json(parts[0]) and _b64url_json(parts[1])
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+_SEQUENCES = (
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+    "0123456789012345678901234567890123456789",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/",
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "0123456789abcdef0123456789abcdef",
+    "0123456789ABCDEF0123456789ABCDEF",
+)
+_UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
+
+
+def _is_sequential(value: str) -> bool:
+    """Alphabets and digit runs (detect-secrets' `is_sequential_string` filter)."""
+    stripped = value.rstrip("=")
+    return any(stripped in seq for seq in _SEQUENCES)
+
+
+def _high_entropy_b64(value: str) -> bool:
+    """detect-secrets' Base64HighEntropyString limit (4.5 bits/char), plus character mix.
+
+    Identifiers and words (snake_case, dotted names, all-lowercase runs) are never secrets:
+    a generated key has upper case, lower case and digits interleaved.
+    """
+    if _is_sequential(value) or _UUID.match(value):
+        return False
+    if not (
+        any(c.isdigit() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+    ):
+        return False
+    # long runs of letters are words (camelCase identifiers, sentences without spaces)
+    if re.search(r"[a-z]{9,}", value) and not re.search(r"\d.*\d.*\d", value):
+        return False
+    return shannon_entropy(value) >= 4.5
+
+
+def _high_entropy_hex(value: str) -> bool:
+    """detect-secrets' HexHighEntropyString limit (3.0 bits/char) on hex keys of 32+ digits.
+
+    Only used next to a secret-like keyword: bare hex strings are digests and commit ids.
+    """
+    if _is_sequential(value) or _UUID.match(value) or value.isdigit():
+        return False
+    return shannon_entropy(value) >= 3.0
+
+
+# -- email and IP ----------------------------------------------------------------------
+
+# RFC 2606 / 6761 names: documentation addresses are not personal data and redacting them
+# would only confuse the model.
+_RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "example", "test", "invalid",
+                     "localhost", "local")
+
+# gTLDs seen in real addresses; together with every two-letter ccTLD this keeps code such as
+# `x@self.weights` (a matrix product) from being taken for an address.
+_GTLDS_TEXT = (
+    "com org net edu gov mil int info biz name pro aero coop museum mobi jobs travel io ai "
+    "dev app tech cloud online site xyz store blog email page live me co tv cc ly sh gg codes "
+    "company digital group team tools software systems solutions network services engineering "
+    "studio works world zone global space host website mail inc llc ltd agency academy center "
+    "club design expert finance health media news one plus social support today top uk us eu "
+    "asia lol fun run win link click rocks ninja wiki ventures consulting capital partners "
+    "security foundation science"
+)
+_GTLDS = frozenset(_GTLDS_TEXT.split())
+
+
+def _valid_email(value: str) -> bool:
+    local, _, domain = value.rpartition("@")
+    domain = domain.lower().rstrip(".")
+    if local.lower() == "git":  # git@host:owner/repo is an SSH remote, not a person
+        return False
+    if any(domain == d or domain.endswith("." + d) for d in _RESERVED_DOMAINS):
+        return False
+    tld = domain.rsplit(".", 1)[-1]
+    return (len(tld) == 2 and tld.isalpha()) or tld in _GTLDS
+
+
+_DOC_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def _valid_ip(value: str) -> bool:
+    """Real addresses only: loopback, unspecified, broadcast and documentation ranges say
+    nothing about the user's network and are kept."""
+    try:
+        addr = ipaddress.ip_address(value.split("%", 1)[0])
+    except ValueError:
+        return False
+    if addr.is_loopback or addr.is_unspecified or addr.is_multicast:
+        return False
+    if isinstance(addr, ipaddress.IPv4Address) and int(addr) == 0xFFFFFFFF:
+        return False
+    if any(addr in net for net in _DOC_NETS):
+        return False
+    if isinstance(addr, ipaddress.IPv4Address):
+        octets = [int(o) for o in value.split(".")]
+        if octets[0] == 0 or (all(o in _MASK_OCTETS for o in octets) and octets == sorted(
+            octets, reverse=True
+        )):
+            return False  # netmasks and "this network" addresses
+    if isinstance(addr, ipaddress.IPv6Address):
+        groups = [g for g in value.split("%", 1)[0].split(":") if g]
+        if len(groups) < 3 or addr.ipv4_mapped is not None:
+            return False
+    return True
+
+
+# -- keyword assignments (passwords in config files, code, URLs, CLI flags) -------------
+
+_PLACEHOLDER_RE = re.compile(r"<(?:SECRET_)?[A-Z0-9_]+_\d+>")
+
+# Secret-ish key names.  Each alternative starts with one of _KEYWORD_TRIGGERS, so the
+# rule is only tried where one of those words occurs (see `mode="match"`).  A key must start
+# at a word boundary or a camelCase hump (`compass` is not `pass`) and whatever follows the
+# keyword must start a new word (`keyword`, `tokenize` and `author` are not secrets).
+_KW_LOWER = r"pass(?:word|wd|phrase)?|pwd|secret|token|apikey|key|auth|credentials?"
+_KW_CAMEL = r"Pass(?:word|wd|phrase)?|Pwd|Secret|Token|Key|Auth|Credentials?"
+_KEY = (
+    rf"(?:(?<![A-Za-z])(?i:{_KW_LOWER})|(?<=[a-z0-9])(?:{_KW_CAMEL}))"
+    r"(?P<rest>(?:[_.\-A-Z0-9][A-Za-z0-9_.\-]{0,30}?)?)"
+)
+_PASSWORD_WORDS = ("pass", "pwd")
+# key suffixes that name something other than the secret itself
+_NOT_SECRET_SUFFIX = re.compile(
+    r"(?i)(?:_?(?:file|path|dir|name|names|len|length|size|type|types|id|ids|url|uri|env|"
+    r"var|field|fields|prompt|policy|hash|hasher|hashed|count|num|max|min|min_length|"
+    r"required|enabled|regex|pattern|char|chars|label|help|hint|mode|class|kind|format|"
+    r"header|endpoint|expiry|expires|expiration|ttl|validator|manager|store|source|"
+    r"provider|callback|handler|fn|func|method|index|idx|pos|start|end|list|map|"
+    r"set|stream|generator|iter|spec|str|text|error|exception|state|status|stat|mgr|hdr|"
+    r"obj|object|info|option|options|params|cls|re|rx|s)|ize|izer|ized|izing|"
+    r"ization|ization_\w+|s)$"
+)
+
+_ASSIGN = r"[\"']?\]?[ \t]*(?:=>|:=|::?|=)(?!=)[ \t]*"
+_QUOTED = rf"{_KEY}{_ASSIGN}(?P<q>[\"'`])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){{1,400}})(?P=q)"
+_BARE = (
+    rf"{_KEY}{_ASSIGN}(?P<value>[^\s\"'`,;&#()\[\]{{}}<>$%]"
+    r"[^\s\"'`,;&#()\[\]{}<>]{0,399})(?=[ \t]*(?:$|[;&#\n\r]|\s+#|\s*//))"
+)
+_FLAG = (
+    r"(?<![\w-])--?(?i:password|passwd|pass|token|api-key|apikey|secret|access-key|"
+    r"auth-token|client-secret)[ =](?P<q>[\"']?)(?P<value>[^\s\"'`$<>{}()\[\]]{3,400})(?P=q)(?!\w)"
+)
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z_.]*$")
+_CODE_VALUE = re.compile(
+    r"^(?:none|null|nil|true|false|undefined|str|string|bytes|int|bool|optional|any|self|"
+    r"this|password|secret|token|required|yes|no|on|off|enabled|disabled|os\.environ.*|"
+    r"process\.env.*)$",
+    re.IGNORECASE,
+)
+_TEMPLATE = re.compile(
+    r"^(?:\$\{.*\}|\$\w+|%\(?\w*\)?s|\{\{.*\}\}|\{\w*\}|<[^<>]*>|\*+|x+|\.+|-+)$", re.IGNORECASE
+)
+
+
+def _key_ok(rest: str) -> bool:
+    return not _NOT_SECRET_SUFFIX.search(rest) if rest else True
+
+
+_FORMAT_BITS = re.compile(r"%\(?\w*\)?[-#0 +]*\d*(?:\.\d+)?[sdrfxi]|\{[^{}]*\}|\$\{[^}]*\}|\$\w+")
+_FULL_PASSWORD_WORDS = ("password", "passwd", "passphrase")
+
+
+def _is_template(v: str) -> bool:
+    if _TEMPLATE.match(v):
+        return True
+    rest = _FORMAT_BITS.sub("", v)
+    return rest != v and not any(c.isalnum() for c in rest)
+
+
+def looks_generated(v: str) -> bool:
+    """A token, not a word or a name: letters and digits mixed, or long and mixed-case."""
+    if len(v) < 8 or " " in v or re.fullmatch(r"[\d.:\-]+", v):
+        return False
+    letters = sum(c.isalpha() for c in v)
+    digits = sum(c.isdigit() for c in v)
+    if letters and digits:
+        return not _IDENT_DOTTED.fullmatch(v)
+    mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
+    return len(v) >= 20 and mixed and not re.search(r"[a-z]{6,}", v)
+
+
+_IDENT_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def keyword_value_is_secret(
+    keyword: str, rest: str, value: str, quoted: bool, attribute: bool = False
+) -> bool:
+    """Whether the value assigned to a secret-like key is itself the secret.
+
+    Password keys take any literal (people do write `password = "hunter2"`); other keys
+    (token, key, secret, auth) need something that looks generated, so that `token = "NAME"`
+    in a tokenizer is left alone.  Unquoted values are taken only where they cannot be code:
+    not after an attribute (`self.password = password`), not a (dotted) name without digits.
+    Variables, types, templates and empty values are never secrets.  Pure, table-tested.
+    """
+    if not _key_ok(rest):
+        return False
+    v = value.strip()
+    if not v or _PLACEHOLDER_RE.fullmatch(v) or _is_template(v) or _CODE_VALUE.match(v):
+        return False
+    kw = keyword.lower()
+    is_password = kw.startswith(_PASSWORD_WORDS)
+    if not quoted:
+        if attribute or _IDENT_DOTTED.fullmatch(v):
+            return False  # `self.password = x`, `password: config.password`
+        if re.fullmatch(r"[A-Za-z_]+", v) and (not is_password or (v.islower() and "_" in v)):
+            return False  # `token = next_token`, `api_key: str`, `password = user_password`
+    if not is_password:
+        return looks_generated(v)
+    if re.fullmatch(r"\d+", v) and quoted is False and len(v) < 4:
+        return False
+    if " " in v or "\\n" in v:
+        return kw.startswith(_FULL_PASSWORD_WORDS) and len(v.split()) <= 6 and "\\n" not in v
+    return len(v) >= 3
+
+
+# -- rule table ------------------------------------------------------------------------
+
+_ASSIGN_WORDS = ("key", "pwd", "pw", "pass", "token", "api")
+
+
+def _prefixed(prefix: str) -> tuple[str, ...]:
+    """Triggers for detect-secrets' `<prefix>(_|-|)<keyword>` assignment rules."""
+    return tuple(f"{prefix}{sep}{w}" for sep in ("_", "-", "") for w in _ASSIGN_WORDS)
+
+
+#: module, class, stead kind, case-sensitive triggers, case-insensitive triggers
+_DS_PLUGINS: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("aws", "AWSKeyDetector", "AWS_KEY", ("AKIA", "ASIA", "ABIA", "ACCA", "A3T"), ("aws",)),
+    ("artifactory", "ArtifactoryDetector", "ARTIFACTORY_TOKEN", ("AKC", "AP"), ()),
+    ("azure_storage_key", "AzureStorageKeyDetector", "AZURE_STORAGE_KEY", ("AccountKey=",), ()),
+    ("basic_auth", "BasicAuthDetector", "URL_PASSWORD", ("://",), ()),
+    ("cloudant", "CloudantDetector", "CLOUDANT_KEY", (), ("cloudant", "clou", *_prefixed("cl"))),
+    ("discord", "DiscordBotTokenDetector", "DISCORD_TOKEN", (), ()),
+    ("github_token", "GitHubTokenDetector", "GITHUB_TOKEN", ("gh",), ()),
+    ("gitlab_token", "GitLabTokenDetector", "GITLAB_TOKEN", ("gl", "GR1348941"), ()),
+    ("ibm_cloud_iam", "IbmCloudIamDetector", "IBM_CLOUD_KEY", (), ("ibm", "iam")),
+    ("ibm_cos_hmac", "IbmCosHmacDetector", "IBM_COS_KEY", (), ("secret",)),
+    ("jwt", "JwtTokenDetector", "JWT", ("eyJ",), ()),
+    ("mailchimp", "MailchimpDetector", "MAILCHIMP_KEY", ("-us",), ()),
+    ("npm", "NpmDetector", "NPM_TOKEN", ("_authToken",), ()),
+    ("openai", "OpenAIDetector", "OPENAI_KEY", ("sk-",), ()),
+    ("pypi_token", "PypiTokenDetector", "PYPI_TOKEN", ("pypi-",), ()),
+    ("sendgrid", "SendGridDetector", "SENDGRID_KEY", ("SG.",), ()),
+    ("slack", "SlackDetector", "SLACK_TOKEN", (), ("xox", "hooks.slack.com")),
+    ("softlayer", "SoftlayerDetector", "SOFTLAYER_KEY", (), ("softlayer", *_prefixed("sl"))),
+    ("square_oauth", "SquareOAuthDetector", "SQUARE_SECRET", ("sq0csp-",), ()),
+    ("stripe", "StripeDetector", "STRIPE_KEY", ("k_live_",), ()),
+    ("telegram_token", "TelegramBotTokenDetector", "TELEGRAM_TOKEN", (), ()),
+    ("twilio", "TwilioKeyDetector", "TWILIO_KEY", ("AC", "SK"), ()),
+)
+#: detect-secrets plugins deliberately not used: KeywordDetector, the high-entropy plugins
+#: and IPPublicDetector are replaced by the rules below (they report values, not spans, and
+#: are tuned for files rather than prompts); PrivateKeyDetector flags only the header line.
+
+_NO_EXTEND = {"URL_PASSWORD", "NPM_TOKEN"}
+# Assignment-style detect-secrets rules start up to ~60 characters before their keyword.
+_BEFORE = {"IBM_CLOUD_KEY": 60, "IBM_COS_KEY": 40, "CLOUDANT_KEY": 200, "SOFTLAYER_KEY": 80,
+           "AWS_KEY": 0, "URL_PASSWORD": 300, "TELEGRAM_TOKEN": 12}
+_DS_VALIDATE: dict[str, Callable[[str], bool]] = {}
+_TELEGRAM_HINT = re.compile(r":[0-9A-Za-z_-]{35}")
+
+
+def _ds_rules() -> list[Rule]:
+    _DS_VALIDATE.update({"JWT": _valid_jwt, "URL_PASSWORD": _not_template})
+    rules: list[Rule] = []
+    for module_name, class_name, kind, triggers, itriggers in _DS_PLUGINS:
+        try:
+            module = importlib.import_module(f"detect_secrets.plugins.{module_name}")
+            plugin = getattr(module, class_name)
+            patterns = list(plugin.denylist)
+        except Exception as exc:  # a missing or changed plugin loses one rule, not all
+            log.warning("redaction: detect-secrets %s unavailable (%s)", class_name, exc)
+            continue
+        for pattern in patterns:
+            rules.append(
+                Rule(
+                    kind=kind,
+                    pattern=pattern,
+                    source=f"detect-secrets {class_name}",
+                    group=None,
+                    extend=kind not in _NO_EXTEND,
+                    trim=" \t\"'=:\n" if kind in ("ARTIFACTORY_TOKEN", "NPM_TOKEN") else "",
+                    validate=_DS_VALIDATE.get(kind),
+                    priority=2 if kind in ("URL_PASSWORD", "TELEGRAM_TOKEN") else 1,
+                    triggers=triggers,
+                    itriggers=itriggers,
+                    before=_BEFORE.get(kind, 0),
+                    after={"URL_PASSWORD": 2000, "TELEGRAM_TOKEN": 40}.get(kind, 300),
+                    lines=kind in ("ARTIFACTORY_TOKEN", "NPM_TOKEN"),
+                    trigger_re=_TELEGRAM_HINT if kind == "TELEGRAM_TOKEN" else None,
+                )
+            )
+    return rules
+
+
+def _r(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
+
+
+def _not_template(v: str) -> bool:
+    return not _is_template(v) and not _PLACEHOLDER_RE.fullmatch(v)
+
+
+_KEYWORD_TRIGGERS = ("pass", "pwd", "secret", "token", "apikey", "key", "auth", "credential")
+
+
+def _keyword_extract(quoted: bool) -> Callable[[re.Match[str]], tuple[int, int, str] | None]:
+    def extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+        rest = m.group("rest") or ""
+        keyword = m.group(0)[: m.start("rest") - m.start()] if m.group("rest") is not None else ""
+        value = m.group("value")
+        i = m.start()
+        while i > 0 and (m.string[i - 1].isalnum() or m.string[i - 1] == "_"):
+            i -= 1
+        attribute = i > 0 and m.string[i - 1] == "."
+        if not keyword_value_is_secret(keyword, rest, value, quoted, attribute):
+            return None
+        kind = "PASSWORD" if keyword.lower().startswith(_PASSWORD_WORDS) else "SECRET"
+        start, end = m.span("value")
+        return start, end, kind
+
+    return extract
+
+
+def _hex_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    if not _key_ok(m.group("rest") or "") or not _high_entropy_hex(m.group("v")):
+        return None
+    return (*m.span("v"), "HEX_KEY")
+
+
+def _email_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    return (*m.span(), "EMAIL") if _valid_email(m.group(0)) else None
+
+
+_MASK_OCTETS = frozenset((0, 128, 192, 224, 240, 248, 252, 254, 255))
+_VERSION_CONTEXT = re.compile(r"(?i)(?:version|release|section|spec|rfc|\bv|§)[\s:=\"'(]*$")
+
+
+def _ip_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    text, start, end = m.string, m.start(), m.end()
+    if _VERSION_CONTEXT.search(text, max(0, start - 16), start):
+        return None  # "version 1.2.3.4", "section 8.2.4.44"
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.:"):
+        return None
+    v6 = ":" in m.group(0)
+    if end < len(text) and (text[end].isalnum() or text[end] == "_" or (v6 and text[end] == ":") or
+                            (text[end] == "." and text[end + 1 : end + 2].isdigit())):
+        return None
+    return (start, end, "IP") if _valid_ip(m.group(0)) else None
+
+
+def _own_rules() -> list[Rule]:
+    gl = "gitleaks"
+    pem = "-----BEGIN"
+    return [
+        # Whole key blocks, PEM or escaped inside JSON ("\n"), any key type.
+        Rule("PRIVATE_KEY", _r(
+            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+            r"[\s\S]{0,20000}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"),
+            "stead (PEM, RFC 7468)", priority=0, extend=False, triggers=(pem,), after=20200),
+        # A block cut off before its END line still must not leak its body.
+        Rule("PRIVATE_KEY", _r(
+            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[A-Za-z0-9+/=\s:,.-]|\\n){0,20000}"),
+            "stead (PEM, truncated)", priority=0, extend=False, triggers=(pem,), after=20200),
+        Rule("PRIVATE_KEY", _r(
+            r"PuTTY-User-Key-File-\d+:[\s\S]{0,20000}?Private-MAC: [0-9a-fA-F]+"),
+            "stead (PuTTY key file)", priority=0, extend=False, triggers=("PuTTY-User-Key",),
+            after=20200),
+        Rule("GITHUB_TOKEN", _r(r"github_pat_[A-Za-z0-9_]{82}"), f"{gl} github-fine-grained-pat",
+             triggers=("github_pat_",)),
+        Rule("GITHUB_TOKEN", _r(r"gh[pousr]_[A-Za-z0-9]{36,255}"), f"{gl} github-pat",
+             triggers=("gh",)),
+        Rule("GOOGLE_API_KEY", _r(r"AIza[0-9A-Za-z_\-]{35}"), f"{gl} gcp-api-key",
+             triggers=("AIza",)),
+        Rule("GOOGLE_OAUTH_SECRET", _r(r"GOCSPX-[A-Za-z0-9_\-]{28}"), "stead (Google OAuth)",
+             triggers=("GOCSPX-",)),
+        Rule("ANTHROPIC_KEY", _r(r"sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{93}AA"),
+             f"{gl} anthropic-api-key", triggers=("sk-ant-",)),
+        Rule("OPENAI_KEY", _r(r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}T3BlbkFJ"
+                              r"[A-Za-z0-9_\-]{20,}"), f"{gl} openai-api-key", triggers=("sk-",)),
+        Rule("OPENAI_KEY", _r(r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{80,}"),
+             "stead (OpenAI project keys)", triggers=("sk-",)),
+        Rule("HUGGINGFACE_TOKEN", _r(r"(?<![A-Za-z0-9])hf_[A-Za-z]{34}(?![A-Za-z0-9])"),
+             f"{gl} huggingface-access-token", triggers=("hf_",)),
+        Rule("NPM_TOKEN", _r(r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
+             f"{gl} npm-access-token", triggers=("npm_",)),
+        Rule("PYPI_TOKEN", _r(r"pypi-AgE[A-Za-z0-9_\-]{50,}"), f"{gl} pypi-upload-token",
+             triggers=("pypi-AgE",)),
+        Rule("DIGITALOCEAN_TOKEN", _r(r"do[opr]_v1_[a-f0-9]{64}"), f"{gl} digitalocean-pat",
+             triggers=("_v1_",), before=3),
+        Rule("SHOPIFY_TOKEN", _r(r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
+             f"{gl} shopify-access-token", triggers=("shp",)),
+        Rule("DATABRICKS_TOKEN", _r(r"(?<![A-Za-z0-9])dapi[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])"),
+             f"{gl} databricks-api-token", triggers=("dapi",)),
+        Rule("POSTMAN_KEY", _r(r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"), f"{gl} postman-api-token",
+             triggers=("PMAK-",)),
+        Rule("STRIPE_KEY", _r(r"(?<![A-Za-z0-9])(?:sk|rk)_(?:test|live|prod)_[0-9a-zA-Z]{10,99}"),
+             f"{gl} stripe-access-token", triggers=("k_test_", "k_live_", "k_prod_"), before=1),
+        Rule("SLACK_TOKEN", _r(r"xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", re.IGNORECASE),
+             f"{gl} slack-app-token", itriggers=("xapp-",)),
+        Rule("SLACK_WEBHOOK", _r(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/"
+                                 r"[A-Za-z0-9+/_\-]{40,}"), f"{gl} slack-webhook-url",
+             triggers=("hooks.slack.com",), before=10),
+        Rule("AGE_SECRET_KEY", _r(r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
+             f"{gl} age-secret-key", triggers=("AGE-SECRET-KEY-",)),
+        Rule("AZURE_AD_SECRET", _r(r"(?<![A-Za-z0-9_~.])[a-zA-Z0-9_~.]{3}\dQ~"
+                                   r"[a-zA-Z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"),
+             f"{gl} azure-ad-client-secret", extend=False, triggers=("Q~",), before=5),
+        Rule("AWS_KEY", _r(r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
+                           r"(?![A-Z0-9])"),
+             f"{gl} aws-access-token", triggers=("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+        Rule("GRAFANA_TOKEN", _r(r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"),
+             f"{gl} grafana-service-account-token", triggers=("glsa_",)),
+        Rule("SENTRY_TOKEN", _r(r"sntry[su]_[A-Za-z0-9+/=_\-]{60,}"), f"{gl} sentry-org-token",
+             triggers=("sntry",)),
+        Rule("JWT", _r(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),
+             "stead (JWT, RFC 7519)", validate=_valid_jwt, triggers=("eyJ",), after=8000),
+        # Authorization headers and bearer tokens (curl commands, HTTP logs, code).
+        Rule("AUTH_HEADER", _r(
+            r"(?i:authorization|proxy-authorization|x-api-key|x-auth-token|api-key)[\"']?\s*[:=,]\s*"
+            r"[\"']?(?:(?i:bearer|basic|token|digest)\s+)?(?P<v>[A-Za-z0-9._~+/\-]{8,}=*)"),
+            "stead (RFC 7235 credentials)", group="v", priority=2, extend=False,
+            validate=lambda v: (not _IDENT.match(v) or any(c.isdigit() for c in v))
+            and not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", v),
+            itriggers=("authorization", "api-key", "x-auth-token")),
+        Rule("AUTH_HEADER", _r(r"(?i:\bbearer)\s+(?P<v>[A-Za-z0-9._~+/\-]{20,}=*)"),
+             "stead (RFC 6750 bearer token)", group="v", priority=2, extend=False,
+             validate=lambda v: any(c.isdigit() for c in v), itriggers=("bearer",)),
+        # user:password@ in any URL (detect-secrets' BasicAuthDetector covers the common form;
+        # this one also takes passwords with reserved characters up to the last @).
+        Rule("URL_PASSWORD", _r(
+            r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@'\"]{1,100}:(?P<v>[^\s/'\"]{1,200})@"
+            r"[A-Za-z0-9\[]"), "stead (RFC 3986 userinfo)", group="v", priority=2,
+            extend=False, validate=_not_template, triggers=("://",), before=25, after=320),
+        Rule("PASSWORD", _r(_FLAG), "stead (command-line flags)", group="value", priority=3,
+             extend=False, validate=_not_template, before=2,
+             itriggers=("-pass", "-token", "-api", "-secret", "-access", "-auth", "-client")),
+        Rule("SECRET", KEYWORD_QUOTED, "stead (secret-like key = quoted literal)", priority=3,
+             extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
+             extract=_keyword_extract(quoted=True)),
+        Rule("SECRET", KEYWORD_BARE, "stead (secret-like key = bare value: .env, YAML, INI)",
+             priority=3, extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
+             extract=_keyword_extract(quoted=False)),
+        Rule("HEX_KEY", ENTROPY_HEX, "detect-secrets HexHighEntropyString limit, after a key",
+             priority=2, extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
+             extract=_hex_extract),
+        Rule("HIGH_ENTROPY", ENTROPY_B64, "detect-secrets Base64HighEntropyString limit",
+             group="v", priority=4, extend=False, validate=_high_entropy_b64),
+        Rule("EMAIL", EMAIL, "stead (RFC 5322 addr-spec, common TLDs)", category="email",
+             priority=5, extend=False, triggers=("@",), before=70, after=260,
+             extract=_email_extract),
+        Rule("IP", IPV4, "stead (IPv4, validated)", category="ip", priority=5, extend=False,
+             trigger_re=_IPV4_HINT, before=4, after=12, extract=_ip_extract),
+        Rule("IP", IPV6, "stead (IPv6, validated)", category="ip", priority=5, extend=False,
+             trigger_re=_IPV6_HINT, before=40, after=45, extract=_ip_extract),
+    ]
+
+
+KEYWORD_QUOTED = re.compile(_QUOTED)
+KEYWORD_BARE = re.compile(_BARE, re.MULTILINE)
+
+#: Quoted base64-ish strings, the same places detect-secrets' entropy plugins look.
+ENTROPY_B64 = re.compile(r"(?P<q>[\"'`])(?P<v>[A-Za-z0-9+/_\-]{20,500}={0,2})(?P=q)")
+#: Hex keys only right after a secret-like key.
+ENTROPY_HEX = re.compile(
+    rf"{_KEY}{_ASSIGN}[\"'`]?(?P<v>[0-9a-fA-F]{{32,256}})(?![0-9a-zA-Z])")
+
+EMAIL = re.compile(
+    r"(?<![\w.%+\-])[^\W_][\w.%+\-]{0,63}@"
+    r"(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.){1,8}[^\W\d_]{2,24}(?![\w\-])"
+)
+# Candidates only; the boundaries (not inside a longer dotted or hex run) are checked in
+# Python, which is several times faster than lookbehinds at every position.
+IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+IPV6 = re.compile(r"[0-9A-Fa-f:]*:[0-9A-Fa-f]*:[0-9A-Fa-f:]*(?:%\w+)?")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.")
+
+
+@functools.cache
+def rules() -> tuple[Rule, ...]:
+    """All rules, built once per process (importing detect-secrets costs ~0.3 s)."""
+    return (*_own_rules(), *_ds_rules())
+
+
+def token_chars() -> frozenset[str]:
+    return _TOKEN_CHARS
