@@ -23,7 +23,8 @@ from server.context.types import Selection
 log = logging.getLogger(__name__)
 
 #: Token-count multipliers tried in turn when the model says the prompt is too long.
-OVERFLOW_SCALES = (1, 2, 4)
+OVERFLOW_SCALES = (1, 2, 4, 8)
+_OVERFLOW = ("exceeds the context window", "cannot fit")
 #: Longest question accepted at all (characters); longer ones are cut, never refused.
 MAX_QUESTION_CHARS = 1_000_000
 
@@ -66,6 +67,7 @@ def run_turn(
     cancel: threading.Event | None = None,
     on_text: Callable[[str], None] | None = None,
     record: Callable[[TurnResult], None] | None = None,
+    on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
 ) -> TurnResult:
     """Answer `question` in a conversation with the local model, streaming to `on_text`."""
     from server.backends.base import ChatMessage
@@ -97,6 +99,8 @@ def run_turn(
         budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
         selection = select_fn(budget.context)
         prompt = build(question, history, selection, budget, count=count, root=root)
+        if on_selection is not None:
+            on_selection(selection, (*selection.notes, *prompt.notes))
         try:
             gen = backend.chat(
                 [ChatMessage(m.role, m.content) for m in prompt.messages],
@@ -106,7 +110,8 @@ def run_turn(
             )
             break
         except Exception as exc:
-            if "exceeds the context window" not in str(exc) or scale == OVERFLOW_SCALES[-1]:
+            overflow = any(s in str(exc) for s in _OVERFLOW)
+            if not overflow or scale == OVERFLOW_SCALES[-1]:
                 raise
             log.info("prompt overflowed the model's window; planning with counts x%d", scale * 2)
     notes = list(selection.notes) + list(prompt.notes)

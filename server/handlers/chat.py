@@ -264,28 +264,6 @@ def _backend(ls: SteadServer) -> Any:
 
 
 def _record(ls: SteadServer, result: Any) -> None:
-    """Every chat prompt goes to the local history (redacted there); never fails the turn."""
-    if not ls.settings.history.enabled:
-        return
-    try:
-        from server.history import Entry, record  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    try:
-        prompt = "\n\n".join(f"[{m.role}]\n{m.content}" for m in result.messages)
-        record(
-            Entry(
-                kind="chat",
-                prompt=prompt,
-                response=result.text,
-                model=result.model,
-                route="local",
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                latency_ms=result.latency_ms,
-                outcome=result.stop_reason,
-            ),
-            ls.dirs.history_db,
-        )
-    except Exception:
-        log.exception("could not record the chat turn in history")
+    from server.chat.record import record_turn
+
+    record_turn(ls.settings.history.enabled, ls.dirs.history_db, result)

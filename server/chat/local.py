@@ -1,0 +1,134 @@
+"""Chat without an editor: the same turn as `stead/chat`, run in the CLI's own process.
+
+`stead ask` and `stead chat` build one LocalChat for a workspace root: settings from the
+user's config file, the local model, the conversation store and the workspace index when
+one exists.  Nothing leaves the machine on this path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from server.chat.engine import TurnResult, run_turn
+from server.chat.store import ChatStore
+from server.context.select import Cursor, SearchIndex
+from server.context.types import Selection
+from server.paths import Dirs, dirs
+from server.settings import Settings, resolve
+
+log = logging.getLogger(__name__)
+
+
+def workspace_root(start: Path) -> Path:
+    """The enclosing git work tree, else the directory itself."""
+    start = start.resolve()
+    for p in (start, *start.parents):
+        if (p / ".git").exists():
+            return p
+    return start
+
+
+def open_index(root: Path, d: Dirs, settings: Settings) -> SearchIndex | None:
+    """The workspace's index when it has been built (by an editor or `stead index`)."""
+    try:
+        from index.api import open_index as open_workspace_index  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        return open_workspace_index(root, d, settings)  # type: ignore[no-any-return]
+    except Exception as exc:
+        log.info("no usable index for %s: %s", root, exc)
+        return None
+
+
+class LocalChat:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        overrides: dict[str, Any] | None = None,
+        data_dirs: Dirs | None = None,
+    ) -> None:
+        self.dirs = data_dirs or dirs()
+        loaded = resolve(overrides, file=self.dirs.config_file)
+        self.settings = loaded.settings
+        self.problems = loaded.problems
+        self.root = root
+        self.store = ChatStore(self.dirs.data / "chat.sqlite3")
+        self._backend: Any = None
+        self._index: SearchIndex | None = None
+        self._index_tried = False
+
+    def backend(self) -> Any:
+        """The local model (raises ModelError with the fix when there is none)."""
+        if self._backend is None:
+            from server.backends import make_backend
+
+            self._backend = make_backend(self.settings, self.dirs)
+        return self._backend
+
+    def index(self) -> SearchIndex | None:
+        if not self._index_tried:
+            self._index_tried = True
+            self._index = open_index(self.root, self.dirs, self.settings)
+        return self._index
+
+    def ask(
+        self,
+        question: str,
+        *,
+        conversation_id: str | None = None,
+        cursor: Cursor | None = None,
+        budget: int | None = None,
+        max_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+        on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> TurnResult:
+        from server.chat.record import record_turn
+        from server.context.select import select
+
+        backend = self.backend()
+        index = self.index()
+        s = self.settings
+        docs = {cursor.path: cursor.text} if cursor is not None and cursor.text else {}
+
+        def select_fn(tokens: int) -> Selection:
+            return select(
+                question,
+                index=index,
+                open_docs=docs,
+                budget=tokens,
+                cursor=cursor,
+                root=self.root,
+                count=backend.count_tokens,
+                deadline_s=max(3.0, s.context.deadline_ms / 1000),
+            )
+
+        return run_turn(
+            question,
+            store=self.store,
+            backend=backend,
+            select_fn=select_fn,
+            conversation_id=conversation_id,
+            workspace=str(self.root),
+            root=self.root,
+            n_ctx=s.model.n_ctx,
+            max_tokens=max_tokens or s.chat.max_tokens,
+            chat_budget=budget if budget is not None else s.context.chat_budget,
+            cancel=cancel,
+            on_text=on_text,
+            on_selection=on_selection,
+            record=lambda r: record_turn(s.history.enabled, self.dirs.history_db, r),
+        )
+
+    def close(self) -> None:
+        if self._backend is not None:
+            try:
+                self._backend.close()
+            except Exception:
+                log.debug("closing the backend failed", exc_info=True)
