@@ -129,15 +129,47 @@ def package_checks(found: dict[str, str]) -> list[Check]:
 
 
 def model_checks(settings: Settings, dirs: Dirs, load: bool) -> list[Check]:
-    """Delegates to the models area when it is installed; the check itself stays here."""
-    try:
-        from server.models.doctor import model_checks as area_checks
-    except ImportError:
-        return [Check("models", False, "the models module is not available",
-                      "reinstall stead: pip install -e .")]
+    """Known and installed models, and whether the configured one resolves and loads."""
+    from server.backends.base import ModelError
+    from server.models.store import describe
+
     checks: list[Check] = []
-    for name, ok, detail, fix, required in area_checks(settings, dirs, load=load):
-        checks.append(Check(name, ok, detail, fix, required))
+    for row in describe(dirs):
+        if row["installed"]:
+            checks.append(Check(f"model {row['name']}", True, f"installed at {row['path']}",
+                                required=False))
+        elif row["available"]:
+            checks.append(Check(f"model {row['name']}", True,
+                                "available from its package; installed on first use",
+                                required=False))
+    if settings.model.backend == "openai-compatible":
+        checks.append(Check("configured model", True,
+                            f"served by the local server at {settings.model.url}",
+                            required=False))
+        return checks
+    target = settings.model.path or settings.model.name
+    if not load:
+        return checks
+    try:
+        from server.backends import make_backend
+
+        backend = make_backend(settings, dirs)
+        try:
+            load_fn = getattr(backend, "load", None)
+            if load_fn is not None:
+                load_fn()
+            info = backend.info
+            detail = f"{target}: loads ({info.name}, fim {info.fim}, chat {info.chat}, " \
+                f"context {info.context_length})"
+        finally:
+            backend.close()
+        checks.append(Check("configured model", True, detail))
+    except ModelError as exc:
+        checks.append(Check("configured model", False, str(exc),
+                            "stead models list; stead models use NAME, or set model.path"))
+    except Exception as exc:  # a broken file must not crash doctor
+        checks.append(Check("configured model", False, f"{target}: {exc}",
+                            "check the file with `stead models verify`"))
     return checks
 
 

@@ -92,3 +92,35 @@ def test_workspace_key_is_stable_and_distinct(tmp_path: Path) -> None:
     assert "/" not in workspace_key(a)
     (tmp_path / "link").symlink_to(a)
     assert workspace_key(tmp_path / "link") == workspace_key(a)  # same place, same index
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [(None, "not found"), (b"not a gguf at all" * 10, "GGUF")],
+)
+def test_doctor_fails_with_fix_for_missing_or_corrupt_model(
+    xdg: dict[str, str], tmp_path: Path, content: bytes | None, words: str
+) -> None:
+    model = tmp_path / "broken.gguf"
+    if content is not None:
+        model.write_bytes(content)
+    cfg = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "config.toml").write_text(f'[model]\npath = "{model}"\n')
+    proc = stead("doctor", env=xdg)
+    assert proc.returncode == 1, proc.stdout
+    line = next(ln for ln in proc.stdout.splitlines() if "configured model" in ln)
+    assert line.lstrip().startswith("!!")
+    assert str(model) in line
+    assert words.lower() in line.lower()
+    assert "fix:" in proc.stdout
+
+
+def test_doctor_loads_the_tiny_model(xdg: dict[str, str], tiny_model: Path) -> None:
+    cfg = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "config.toml").write_text(f'[model]\npath = "{tiny_model}"\n')
+    proc = stead("doctor", env=xdg)
+    line = next(ln for ln in proc.stdout.splitlines() if "configured model" in ln)
+    assert line.lstrip().startswith("ok"), proc.stdout
+    assert "loads" in line
