@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol, runtime_checkable
 
-from attrs import field, frozen
+from attrs import frozen
 
 #: Why generation ended: an end token ("eos"), a stop sequence or rule ("stop"), the token
 #: limit ("max_tokens"), the caller's event ("cancelled"), the model timeout ("timeout"), or

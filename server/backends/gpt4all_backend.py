@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import logging
+import math
 import os
 import threading
 import time
@@ -31,6 +32,10 @@ from server.models.families import chat_prompt, chat_stops, fim_prompt, fim_stop
 from server.models.gguf_meta import check_runnable, read_meta
 
 log = logging.getLogger(__name__)
+
+class ContextOverflow(ModelError):
+    """The prompt has more tokens than the context window."""
+
 
 #: Prompt tokens per llama_decode call; also how often cancellation is checked while reading.
 N_BATCH = 64
@@ -68,6 +73,7 @@ class Gpt4AllBackend:
         self._n_threads = n_threads or min(os.cpu_count() or 1, 8)
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
+        self._ratio = 1.0
         self._model: Any = None
         self._load_error: ModelError | None = None
         # what the evaluated context holds: prompt token ids, their end offsets, prompt bytes
@@ -121,7 +127,15 @@ class Gpt4AllBackend:
 
     # -- public API --------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
-        return count_tokens(text)
+        """cl100k estimate scaled by what this model's tokenizer was observed to use."""
+        n = count_tokens(text)
+        return n if self._ratio == 1.0 else math.ceil(n * self._ratio)
+
+    def _observe(self, prompt: str, actual: int) -> None:
+        est = count_tokens(prompt)
+        if est >= 16 and actual > 0:
+            seen = max(0.5, min(8.0, actual / est))
+            self._ratio = seen if self._ratio == 1.0 else 0.7 * self._ratio + 0.3 * seen
 
     def fim(
         self,
@@ -137,7 +151,19 @@ class Gpt4AllBackend:
             self._info.fim, sanitize(prefix, self._markers), sanitize(suffix, self._markers)
         )
         stops = (*self._info.stop, *stop)
-        return self._generate(prompt, max_tokens, stops, cancel, on_text)
+        try:
+            return self._generate(prompt, max_tokens, stops, cancel, on_text)
+        except ContextOverflow:
+            # the estimate was off for this tokenizer: at most one token per byte fits
+            room = max(16, self.context_length - max_tokens - 16)
+            suffix_b = suffix.encode()[: room // 4].decode("utf-8", "ignore")
+            left = room - len(suffix_b.encode())
+            prefix_b = prefix.encode()[-left:].decode("utf-8", "ignore")
+            prompt = fim_prompt(
+                self._info.fim, sanitize(prefix_b, self._markers),
+                sanitize(suffix_b, self._markers),
+            )
+            return self._generate(prompt, max_tokens, stops, cancel, on_text)
 
     def chat(
         self,
@@ -182,6 +208,9 @@ class Gpt4AllBackend:
 
         started = time.perf_counter()
         deadline = started + self.timeout_s
+        if not prompt:
+            # nothing to condition on; llama.cpp would sample from missing logits and crash
+            return Generation("", 0, 0, "eos", 0.0)
         with self._lock:
             if cancel.is_set():
                 return Generation("", 0, 0, "cancelled", 0.0)
@@ -290,7 +319,11 @@ class Gpt4AllBackend:
             self._remember(ctx, keep, state["prompt"], data)
             if state["error"]:
                 self._forget()
+                if "exceeds the context window" in state["error"]:
+                    raise ContextOverflow(f"{self.path}: {state['error']}")
                 raise ModelError(f"{self.path}: {state['error']}")
+            if keep == 0 and state["reason"] not in ("cancelled", "timeout"):
+                self._observe(prompt, state["prompt"])
         now = time.perf_counter()
         first = state["first"] or now
         return Generation(

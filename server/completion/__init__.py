@@ -1,0 +1,1 @@
+"""Inline completion: budgeting, prompts, post-processing, caching and the engine."""

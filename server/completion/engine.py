@@ -1,0 +1,165 @@
+"""The completion engine: one request in, one suggestion out, shared by LSP and CLI.
+
+Order of work, cheapest first: typed-ahead reuse, then the prompt-keyed cache, then the
+model.  Everything but the model call is plain Python on strings bounded by the budgets, so
+server overhead stays in the low milliseconds even for huge files.  A newer request for the
+same document cancels the older one (its event is set; the backend stops at the next token).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from server.backends.base import Backend, Generation, ModelError
+from server.completion.budget import clip_prefix, clip_suffix
+from server.completion.cache import CompletionCache, prompt_key
+from server.completion.postprocess import block_end, current_line, is_multiline, postprocess
+from server.completion.prompt import comment_prefix, render_snippets
+from server.completion.types import CompletionRequest, CompletionResult
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Called after each model completion with (request, result): history recording hooks here.
+Recorder = Callable[[CompletionRequest, CompletionResult], None]
+
+
+class Inflight:
+    """One cancel event per document; starting a request cancels the previous one."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def start(self, key: str) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            old = self._events.get(key)
+            self._events[key] = event
+        if old is not None:
+            old.set()
+        return event
+
+    def finish(self, key: str, event: threading.Event) -> None:
+        with self._lock:
+            if self._events.get(key) is event:
+                del self._events[key]
+
+    def cancel(self, key: str) -> None:
+        with self._lock:
+            old = self._events.pop(key, None)
+        if old is not None:
+            old.set()
+
+
+class Engine:
+    def __init__(self, backend: Callable[[], Backend], *, cache_size: int = 256) -> None:
+        self._backend = backend
+        self.cache = CompletionCache(cache_size)
+        self.inflight = Inflight()
+        self.recorders: list[Recorder] = []
+
+    def complete(
+        self,
+        req: CompletionRequest,
+        settings: Settings,
+        cancel: threading.Event | None = None,
+    ) -> CompletionResult:
+        started = time.perf_counter()
+        cancel = cancel or threading.Event()
+        cs = settings.completion
+        if not cs.enabled:
+            return CompletionResult("", "disabled")
+        self.cache.size = cs.cache_size
+        try:
+            backend = self._backend()
+        except ModelError as exc:
+            return CompletionResult("", "error", error=str(exc))
+        model = backend.name
+        multiline = is_multiline(req.prefix, req.suffix, cs.multiline)
+
+        typed = self.cache.typed_ahead(model, req.prefix, req.suffix)
+        if typed is not None:
+            text = typed if multiline else typed.split("\n", 1)[0]
+            if text.strip():
+                return CompletionResult(
+                    text, "typed", multiline, model=model,
+                    overhead_ms=(time.perf_counter() - started) * 1000,
+                )
+
+        count = backend.count_tokens
+        prefix = clip_prefix(req.prefix, cs.prefix_tokens, count)
+        suffix = clip_suffix(req.suffix, cs.suffix_tokens, count)
+        context = ""
+        if req.snippets and settings.context.completion_budget:
+            context = render_snippets(
+                req.snippets, settings.context.completion_budget, count,
+                comment_prefix(req.path, req.language_id),
+            )
+        key = prompt_key(model, context, prefix, suffix, str(multiline), str(cs.max_tokens))
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.cache.shown(model, req.prefix, req.suffix, cached)
+            return CompletionResult(
+                cached, "cache", multiline, model=model,
+                overhead_ms=(time.perf_counter() - started) * 1000,
+            )
+        if cancel.is_set():
+            return CompletionResult("", "empty", multiline, model=model, stop_reason="cancelled")
+
+        before, _after = current_line(req.prefix, req.suffix)
+        produced: list[str] = []
+
+        def on_text(piece: str) -> bool:
+            """Stop as soon as the suggestion is complete: no tokens beyond what is shown."""
+            produced.append(piece)
+            so_far = "".join(produced)
+            if not multiline:
+                head = so_far.lstrip("\n") if not before.strip() else so_far
+                return "\n" not in head
+            return block_end(so_far, req.prefix) >= len(so_far.rstrip(" \t"))
+
+        prompt_prefix = context + prefix
+        gen_started = time.perf_counter()
+        try:
+            gen: Generation = backend.fim(
+                prompt_prefix, suffix, max_tokens=cs.max_tokens, stop=(), cancel=cancel,
+                on_text=on_text,
+            )
+        except ModelError as exc:
+            log.warning("completion failed: %s", exc)
+            return CompletionResult("", "error", multiline, model=model, error=str(exc))
+        model_ms = (time.perf_counter() - gen_started) * 1000
+        text = postprocess(gen.text, req.prefix, req.suffix, multiline)
+        if gen.stop_reason == "cancelled":
+            text = ""
+        elif gen.stop_reason != "timeout":
+            self.cache.put(key, text)
+        if text:
+            self.cache.shown(model, req.prefix, req.suffix, text)
+        total_ms = (time.perf_counter() - started) * 1000
+        result = CompletionResult(
+            text,
+            "model" if text else "empty",
+            multiline,
+            prompt_tokens=gen.prompt_tokens,
+            completion_tokens=gen.completion_tokens,
+            reused_tokens=gen.reused_tokens,
+            model_ms=model_ms,
+            overhead_ms=total_ms - model_ms,
+            stop_reason=gen.stop_reason,
+            model=model,
+            prompt=prompt_prefix + "<CURSOR>" + suffix,
+        )
+        for record in list(self.recorders):
+            try:
+                record(req, result)
+            except Exception:
+                log.exception("completion recorder failed")
+        return result

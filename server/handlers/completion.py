@@ -1,0 +1,241 @@
+"""Inline (ghost text) and classic completion from one engine, plus accept/reject feedback.
+
+Thin: the handler reads the document around the cursor, hands plain strings to
+`server.completion.engine.Engine` off the event loop, and wraps the text.  A newer request
+for the same document, or `$/cancelRequest`, cancels the older one.  Bad positions, unknown
+documents and model failures answer with an empty result, never an error the editor shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from server import protocol
+
+if TYPE_CHECKING:
+    from server.completion.engine import Engine
+    from server.completion.types import CompletionRequest, CompletionResult, Snippet
+    from server.lsp import SteadServer
+
+log = logging.getLogger(__name__)
+ENGINE = "completion.engine"
+FEEDBACK = "completion.feedback"
+#: Set by the context area: (ls, uri, prefix, suffix) -> snippets for cross-file context.
+SNIPPETS = "completion.snippets"
+
+
+def engine_for(ls: SteadServer) -> Engine:
+    from server.backends import backend_for
+    from server.completion.engine import Engine
+
+    def build() -> Engine:
+        engine = Engine(lambda: backend_for(ls), cache_size=ls.settings.completion.cache_size)
+        engine.recorders.append(_history_recorder(ls))
+        return engine
+
+    return ls.service(ENGINE, build)
+
+
+def _history_recorder(ls: SteadServer) -> Any:
+    """Record each model completion in the local history, when that module is present."""
+
+    def record(req: CompletionRequest, result: CompletionResult) -> None:
+        s = ls.settings.history
+        if not (s.enabled and s.completions) or not result.prompt:
+            return
+        try:
+            from server.history import Entry  # type: ignore[attr-defined]
+            from server.history import record as history_record
+        except ImportError:
+            return
+        try:
+            entry = Entry(  # field names agreed with the history area
+                kind="completion",
+                route="local",
+                model=result.model,
+                prompt=result.prompt,
+                response=result.text,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                latency_ms=result.model_ms + result.overhead_ms,
+                outcome=result.stop_reason or result.source,
+            )
+            history_record(entry, ls.dirs.history_db)
+        except Exception:
+            log.debug("history record failed", exc_info=True)
+
+    return record
+
+
+def cursor_split(source: str, lines: Any, line: int, character: int, encoding: str) -> tuple[
+    str, str
+] | None:
+    """(prefix, suffix) at an LSP position, or None when the position is not in the text.
+
+    Converts the client's column (UTF-16 units unless negotiated otherwise) without walking
+    long lines in Python.
+    """
+    if line < 0 or character < 0:
+        return None
+    if line >= len(lines):
+        if line == len(lines) and character == 0:
+            return source, ""
+        return None
+    text = lines[line]
+    body = text.rstrip("\r\n")
+    if encoding == "utf-8":
+        col = len(body.encode("utf-8")[:character].decode("utf-8", "ignore"))
+        raw_len = len(body.encode("utf-8"))
+    elif encoding == "utf-32" or body.isascii():
+        col = min(character, len(body))
+        raw_len = len(body)
+    else:
+        units = body.encode("utf-16-le")
+        raw_len = len(units) // 2
+        col = len(units[: 2 * character].decode("utf-16-le", "ignore"))
+    if character > raw_len:
+        return None
+    start = sum(len(x) for x in lines[:line]) if line < 4096 else _offset_of_line(source, line)
+    cut = start + col
+    return source[:cut], source[cut:]
+
+
+def _offset_of_line(source: str, line: int) -> int:
+    pos = 0
+    for _ in range(line):
+        pos = source.index("\n", pos) + 1
+    return pos
+
+
+def _encoding(ls: SteadServer) -> str:
+    enc = getattr(ls.workspace, "position_encoding", None)
+    value = str(getattr(enc, "value", enc) or "utf-16")
+    return value
+
+
+async def complete_at(
+    ls: SteadServer, uri: str, position: types.Position
+) -> CompletionResult | None:
+    """Run the engine for a cursor; None for positions or documents it cannot serve."""
+    from server.completion.types import CompletionRequest
+
+    if uri not in ls.workspace.text_documents:
+        return None
+    doc = ls.workspace.get_text_document(uri)
+    split = cursor_split(doc.source, doc.lines, position.line, position.character, _encoding(ls))
+    if split is None:
+        return None
+    prefix, suffix = split
+    if not prefix.strip() and not suffix.strip():
+        return None  # an empty file: nothing to complete from
+    snippets: list[Snippet] = []
+    provider = ls._services.get(SNIPPETS)
+    if provider is not None:
+        try:
+            snippets = list(await provider(ls, uri, prefix, suffix))
+        except Exception:
+            log.debug("snippet provider failed", exc_info=True)
+    req = CompletionRequest(
+        prefix=prefix, suffix=suffix, path=doc.path or uri,
+        language_id=doc.language_id or "", snippets=tuple(snippets),
+    )
+    engine = await ls.off_loop(engine_for, ls)
+    event = engine.inflight.start(uri)
+    try:
+        return await ls.off_loop(engine.complete, req, ls.settings, event)
+    except asyncio.CancelledError:
+        event.set()
+        raise
+    finally:
+        engine.inflight.finish(uri, event)
+
+
+def _feedback(ls: SteadServer, kind: str, params: Any) -> None:
+    try:
+        fb = protocol.parse(params, protocol.CompletionFeedback)
+    except protocol.InvalidParams as exc:
+        log.warning("ignored %s feedback: %s", kind, exc)
+        return
+    events: deque[dict[str, Any]] = ls.service(FEEDBACK, lambda: deque(maxlen=1000))
+    events.append({"kind": kind, "at": time.time(), **protocol.dump(fb)})
+    if kind == "rejected":
+        engine = ls._services.get(ENGINE)
+        if engine is not None:
+            engine.cache.forget_shown()
+
+
+def register(ls: SteadServer) -> None:
+    @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: SteadServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        result = await complete_at(ls, params.text_document.uri, params.position)
+        if result is None or not result.text:
+            return types.InlineCompletionList(items=[])
+        pos = params.position
+        return types.InlineCompletionList(
+            items=[
+                types.InlineCompletionItem(
+                    insert_text=result.text, range=types.Range(start=pos, end=pos)
+                )
+            ]
+        )
+
+    @ls.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=[".", "(", " "], resolve_provider=False),
+    )
+    async def completion(ls: SteadServer, params: types.CompletionParams) -> types.CompletionList:
+        result = await complete_at(ls, params.text_document.uri, params.position)
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        if result is None or not result.text:
+            return empty
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        line = doc.lines[params.position.line] if params.position.line < len(doc.lines) else ""
+        word = _word_before(line, params.position.character)
+        new_text = word + result.text
+        start = types.Position(params.position.line, params.position.character - len(word))
+        label = new_text.strip().split("\n", 1)[0][:80] or new_text[:80]
+        return types.CompletionList(
+            is_incomplete=True,
+            items=[
+                types.CompletionItem(
+                    label=label,
+                    kind=types.CompletionItemKind.Text,
+                    detail=f"stead ({result.model})",
+                    filter_text=new_text,
+                    sort_text="0",
+                    insert_text_format=types.InsertTextFormat.PlainText,
+                    text_edit=types.TextEdit(
+                        range=types.Range(start=start, end=params.position), new_text=new_text
+                    ),
+                    documentation=result.text,
+                )
+            ],
+        )
+
+    @ls.feature(protocol.COMPLETION_ACCEPTED)
+    def accepted(ls: SteadServer, params: Any) -> None:
+        _feedback(ls, "accepted", params)
+
+    @ls.feature(protocol.COMPLETION_REJECTED)
+    def rejected(ls: SteadServer, params: Any) -> None:
+        _feedback(ls, "rejected", params)
+
+
+def _word_before(line: str, character: int) -> str:
+    """Identifier characters just before the cursor (ASCII columns; else nothing)."""
+    body = line.rstrip("\r\n")
+    if not body.isascii():
+        return ""
+    i = min(character, len(body))
+    j = i
+    while j > 0 and (body[j - 1].isalnum() or body[j - 1] == "_"):
+        j -= 1
+    return body[j:i]

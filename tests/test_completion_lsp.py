@@ -1,0 +1,158 @@
+"""Inline and classic completion through the real server, gpt4all and a tiny real GGUF."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from tests.conftest import StartClient
+
+try:
+    from tinymodel import DEFAULT_OUTPUT, build_tiny_gguf
+except ImportError:  # pragma: no cover
+    from tests.tinymodel import DEFAULT_OUTPUT, build_tiny_gguf
+
+URI_NAME = "calc.py"
+SOURCE = "def add(a, b):\n    \n\nprint(add(1, 2))\n"
+
+
+def opts(model: Path, **completion: object) -> dict[str, object]:
+    return {"model": {"path": str(model), "nThreads": 1}, "completion": completion}
+
+
+async def open_doc(client, workspace: Path, text: str = SOURCE, name: str = URI_NAME) -> str:
+    path = workspace / name
+    path.write_text(text)
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        )
+    )
+    return uri
+
+
+def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri),
+        position=types.Position(line, character),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+
+
+async def test_inline_completion_from_tiny_model(
+    start_client: StartClient, workspace: Path, tiny_model: Path
+) -> None:
+    client = await start_client(init_options=opts(tiny_model))
+    caps = client.initialize_result.capabilities  # type: ignore[attr-defined]
+    assert caps.inline_completion_provider is not None
+    uri = await open_doc(client, workspace)
+    result = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    assert result is not None
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    assert [i.insert_text for i in items] == [DEFAULT_OUTPUT]
+    assert items[0].range == types.Range(types.Position(1, 4), types.Position(1, 4))
+
+
+async def test_classic_completion_same_engine(
+    start_client: StartClient, workspace: Path, tiny_model: Path
+) -> None:
+    client = await start_client(init_options=opts(tiny_model))
+    uri = await open_doc(client, workspace, "def add(a, b):\n    ret\n")
+    result = await client.text_document_completion_async(
+        types.CompletionParams(types.TextDocumentIdentifier(uri), types.Position(1, 7))
+    )
+    assert isinstance(result, types.CompletionList)
+    (item,) = result.items
+    assert item.text_edit is not None
+    # the word before the cursor is part of the edit, so editors filter on it
+    assert item.text_edit.new_text == "ret" + DEFAULT_OUTPUT
+    assert item.text_edit.range.start == types.Position(1, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "character"),
+    [
+        (SOURCE, 99, 0),  # line past the end
+        (SOURCE, 1, 999),  # column past the end of the line
+        (SOURCE, 1, 5),  # one past the end of "    "
+        ("", 0, 0),  # empty file
+    ],
+)
+async def test_bad_positions_give_empty_results(
+    start_client: StartClient, workspace: Path, tiny_model: Path, text: str, line: int,
+    character: int,
+) -> None:
+    client = await start_client(init_options=opts(tiny_model))
+    uri = await open_doc(client, workspace, text)
+    result = await client.text_document_inline_completion_async(
+        inline_params(uri, line, character)
+    )
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    assert not items
+    # the server is still alive and serving
+    ok = await client.text_document_inline_completion_async(inline_params(uri, 0, 0))
+    assert ok is not None
+
+
+async def test_unopened_document_and_huge_line(
+    start_client: StartClient, workspace: Path, tiny_model: Path
+) -> None:
+    client = await start_client(init_options=opts(tiny_model))
+    never = (workspace / "never.py").as_uri()
+    result = await client.text_document_inline_completion_async(inline_params(never, 0, 0))
+    assert result is not None and not result.items  # type: ignore[union-attr]
+    big = "x = '" + "a" * 10_000_000 + "'\n"
+    uri = await open_doc(client, workspace, big, "big.py")
+    result = await client.text_document_inline_completion_async(inline_params(uri, 1, 0))
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    assert [i.insert_text for i in items] == [DEFAULT_OUTPUT]
+
+
+async def test_model_errors_give_empty_results(
+    start_client: StartClient, workspace: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 7)  # truncated header
+    client = await start_client(init_options={"model": {"path": str(broken)}})
+    uri = await open_doc(client, workspace)
+    result = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    assert result is not None and not result.items  # type: ignore[union-attr]
+
+
+async def test_model_that_never_stops_is_cut_by_the_rules(
+    start_client: StartClient, workspace: Path, tmp_path: Path
+) -> None:
+    looping = build_tiny_gguf(tmp_path / "loop.gguf", end="loop")
+    client = await start_client(init_options=opts(looping, maxTokens=2048, multiline="always"))
+    uri = await open_doc(client, workspace, "def f():\n    \n")
+    result = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    # "return a + b" repeats without end: max tokens and the timeout bound it
+    (item,) = items
+    assert item.insert_text.startswith("return a + breturn a + b")
+
+
+async def test_newer_request_cancels_older(
+    start_client: StartClient, workspace: Path, tmp_path: Path
+) -> None:
+    looping = build_tiny_gguf(tmp_path / "loop.gguf", pieces=("x", "▁y"), end="loop")
+    client = await start_client(
+        init_options={
+            "model": {"path": str(looping), "nThreads": 1, "timeoutS": 30, "nCtx": 512},
+            "completion": {"maxTokens": 2048, "multiline": "always"},
+        }
+    )
+    uri = await open_doc(client, workspace, "z = 1\n")
+    first = asyncio.ensure_future(
+        client.text_document_inline_completion_async(inline_params(uri, 1, 0))
+    )
+    await asyncio.sleep(0.05)
+    second = await client.text_document_inline_completion_async(inline_params(uri, 0, 5))
+    older = await first
+    assert older is not None and second is not None
