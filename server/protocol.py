@@ -108,6 +108,155 @@ def as_dict(obj: Any) -> Any:
     return attrs.asdict(obj) if attrs.has(type(obj)) else obj
 
 
+# -- escalation and audit (server/egress) ----------------------------------------------
+# Params accept camelCase or snake_case keys; unknown keys are refused (a misspelt
+# `dropped` must never send what the user meant to drop).  Results are snake_case.
+ESCALATE_CHUNK = "stead/escalate/chunk"  # notification server → client: {id, text}
+
+
+@define
+class EscalatePosition:
+    line: int  # 0-based, as in LSP
+    character: int = 0
+
+
+@define
+class EscalateRange:
+    start: EscalatePosition
+    end: EscalatePosition
+
+
+@define
+class EscalateItem:
+    path: str  # workspace-relative, absolute or a file:// URI; outside the roots is refused
+    start_line: int = 1  # 1-based, inclusive
+    end_line: int = 0  # inclusive; 0 = to the end of the file
+
+
+@define
+class EscalatePreviewParams:
+    question: str
+    provider: str
+    #: Explicit excerpts; when absent, the current file (`uri`) or its `selection` is sent.
+    items: list[EscalateItem] | None = None
+    uri: str | None = None
+    selection: EscalateRange | None = None
+    #: "user asked" | "local model declined" | "context exceeds the local window"
+    reason: str = "user asked"
+
+
+@define
+class EscalateSendParams:
+    id: str
+    #: Indexes of manifest items the user unticked.
+    dropped: list[int] = field(factory=list)
+    #: False records the user's refusal and forgets the manifest.
+    approve: bool = True
+
+
+@define
+class AuditListParams:
+    limit: int = 100
+
+
+# -- context selection and chat (server/context, server/chat) ---------------------------
+# Params accept camelCase or snake_case keys (`conversationId` or `conversation_id`);
+# results are snake_case.  Positions are LSP's (0-based); manifest lines are 1-based and
+# inclusive.
+#
+# Streaming: while `stead/chat` runs, the server sends `stead/chat/chunk` notifications
+# {token, id, conversation_id, index, text}: `text` is the next piece of the answer (the
+# last piece may be the notes, e.g. "Note: Context was cut ..."); `token` (and `id`, the
+# same value) echo the request's `token` param, or the conversation id when none was given.
+# The final result carries the whole answer, so a client that ignores chunks loses nothing.
+# Cancelling the request ($/cancelRequest) stops generation.
+CHAT_CONVERSATIONS = "stead/chat/conversations"  # list recent conversations
+CHAT_HISTORY = "stead/chat/history"  # the turns of one conversation
+CHAT_DELETE = "stead/chat/delete"
+
+
+@define
+class ContextPosition:
+    line: int  # 0-based
+    character: int = 0
+
+
+@define
+class SelectContextParams:
+    question: str
+    #: The file the user is in and where; adds the code around the cursor and its symbols.
+    uri: str | None = None
+    position: ContextPosition | None = None
+    #: Token budget; defaults to `context.chat_budget`.
+    budget: int | None = None
+
+
+@define
+class ChatParams:
+    question: str
+    #: Continue this conversation; absent starts a new one (its id is in the result).
+    conversation_id: str | None = None
+    uri: str | None = None
+    position: ContextPosition | None = None
+    #: Selected text (a string, or {start_line, end_line, text}); always put in context.
+    selection: Any = None
+    #: Echoed in every `stead/chat/chunk` so a client can route the stream.
+    token: str | None = None
+    budget: int | None = None
+    max_tokens: int | None = None
+
+
+@define
+class ConversationParams:
+    conversation_id: str
+
+
+@define
+class ManifestItem:
+    path: str  # workspace-relative when inside a root, else absolute
+    uri: str
+    start_line: int
+    end_line: int
+    tokens: int
+    reason: str  # "symbol match + full-text"
+    reasons: list[str] = field(factory=list)
+    detail: str = ""  # e.g. the symbol that matched
+    score: float = 0.0
+
+
+@define
+class ManifestDropped:
+    path: str
+    start_line: int
+    end_line: int
+    tokens: int
+    why: str  # "over budget", "duplicate", "overlaps the cursor window"
+
+
+@define
+class Manifest:
+    items: list[ManifestItem] = field(factory=list)
+    dropped: list[ManifestDropped] = field(factory=list)
+    tokens: int = 0
+    budget: int = 0
+    cut: bool = False
+    notes: list[str] = field(factory=list)
+
+
+@define
+class ChatResult:
+    conversation_id: str
+    answer: str  # the model's text followed by the notes
+    manifest: Manifest
+    model: str
+    route: str = "local"
+    notes: list[str] = field(factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    stop_reason: str = ""
+    latency_ms: float = 0.0
+
+
 # -- completion feedback (models and completion) --------------------------------------
 @define
 class CompletionFeedback:
