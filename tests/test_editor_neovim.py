@@ -537,3 +537,37 @@ def test_ask_streams_an_answer_with_its_manifest(  # type: ignore[no-untyped-def
     ids = run.data["conversation_ids"]
     assert len(ids) == 2 and ids[0] == ids[1]
     assert "## and then?" in run.data["chat2"]
+
+
+# -- ghost text on the tiny model ----------------------------------------------------------
+@requires_nvim
+def test_ghost_text_appears_and_tab_accepts_it(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path, tiny_model: Path
+) -> None:
+    file = _source(workspace, text="def add(a, b):\n    \n")
+    run = nvim_run(
+        "ghost",
+        {"file": str(file), "line": 2, "opts": {"model": {"path": str(tiny_model)}}},
+        timeout=120,
+    ).ok()
+    assert run.data["inline_enabled"] is True
+    assert run.data["mode"] == "i"
+    # The suggestion comes from the real backend running the tiny model.
+    assert run.data["ghost"] == "return a + b"
+    # Ghost text is virtual: the buffer did not change while it was shown or dismissed.
+    assert run.data["buffer_before"] == ["def add(a, b):", "    "]
+    assert run.data["after_dismiss"] is None
+    assert run.data["buffer_after_dismiss"] == ["def add(a, b):", "    "]
+    # <Tab> inserted it, left the cursor after it, and stayed in insert mode.
+    assert run.data["buffer_after"] == ["def add(a, b):", "    return a + b"]
+    assert run.data["cursor_after"] == [2, len("    return a + b")]
+    assert run.data["mode_after"] == "i"
+    methods = [(f["method"], f["params"]["text"]) for f in run.data["feedback"]]
+    assert methods == [
+        ("stead/completion/rejected", "return a + b"),
+        ("stead/completion/accepted", "return a + b"),
+    ]
+    accepted = run.data["feedback"][1]["params"]
+    assert accepted["uri"] == file.as_uri() and accepted["line"] == 1 and accepted["character"] == 4
+    # Without a suggestion <Tab> falls back to a plain Tab.
+    assert run.data["plain_tab_line"] == "x\ty"

@@ -133,18 +133,113 @@ local function has_inline()
 end
 M.has_inline = has_inline
 
+--- Tell the server what became of a suggestion (it feeds the cache and history).
+---@param kind 'accepted'|'rejected'
+---@param bufnr integer
+---@param text string
+---@param pos? integer[] (0-based row, col)
+local function feedback(kind, bufnr, text, pos)
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.name, bufnr = bufnr })) do
+    client:notify('stead/completion/' .. kind, {
+      uri = vim.uri_from_bufnr(bufnr),
+      text = text,
+      line = pos and pos[1] or -1,
+      character = pos and pos[2] or -1,
+    })
+  end
+end
+
 --- Hide the current suggestion and forget it (the next keystroke asks again).
 function M.dismiss(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   if has_inline() and vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
+    local shown = M.shown(bufnr)
     vim.lsp.inline_completion.enable(false, { bufnr = bufnr })
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+    if shown then
+      local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+      feedback('rejected', bufnr, shown, { row - 1, col })
+    end
   end
+end
+
+local ghost_ns ---@type integer?
+--- The ghost text shown in a buffer, or nil (read from Neovim's inline-completion marks).
+---@param bufnr? integer
+---@return string?
+function M.shown(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  ghost_ns = ghost_ns or vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  if not ghost_ns then
+    return nil
+  end
+  local marks = vim.api.nvim_buf_get_extmarks(bufnr, ghost_ns, 0, -1, { details = true })
+  local parts = {}
+  for _, mark in ipairs(marks) do
+    local d = mark[4] or {}
+    local line = {}
+    for _, chunk in ipairs(d.virt_text or {}) do
+      line[#line + 1] = chunk[1]
+    end
+    parts[#parts + 1] = table.concat(line)
+    for _, vl in ipairs(d.virt_lines or {}) do
+      local l = {}
+      for _, chunk in ipairs(vl) do
+        l[#l + 1] = chunk[1]
+      end
+      parts[#parts + 1] = table.concat(l)
+    end
+  end
+  return #parts > 0 and table.concat(parts, '\n') or nil
+end
+
+--- Apply an accepted item as Neovim would, then report it to the server.
+---@param item vim.lsp.inline_completion.Item
+---@param bufnr integer
+local function apply(item, bufnr)
+  local text = item.insert_text
+  local win = vim.fn.bufwinid(bufnr)
+  local pos
+  if type(text) ~= 'string' then
+    text = text.value
+    vim.snippet.expand(text)
+  elseif item.range and item.range.start and item.range.start.row then
+    local r = item.range
+    local lines = vim.split(text, '\n', { plain = true })
+    vim.api.nvim_buf_set_text(bufnr, r.start.row, r.start.col, r.end_.row, r.end_.col, lines)
+    pos = { r.start.row, r.start.col }
+    if win ~= -1 then
+      vim.api.nvim_win_set_cursor(win, {
+        r.start.row + #lines,
+        (#lines == 1 and r.start.col or 0) + #lines[#lines],
+      })
+    end
+  else
+    local row, col = unpack(vim.api.nvim_win_get_cursor(win ~= -1 and win or 0))
+    pos = { row - 1, col }
+    vim.api.nvim_paste(text, false, -1)
+  end
+  if item.command then
+    local client = vim.lsp.get_client_by_id(item.client_id)
+    if client then
+      client:exec_cmd(item.command, { bufnr = bufnr })
+    end
+  end
+  feedback('accepted', bufnr, text, pos)
 end
 
 --- Accept the suggestion shown; false when there is none.
 function M.accept()
-  return has_inline() and vim.lsp.inline_completion.get() or false
+  if not has_inline() then
+    return false
+  end
+  local bufnr = vim.api.nvim_get_current_buf()
+  return vim.lsp.inline_completion.get({
+    bufnr = bufnr,
+    on_accept = function(item)
+      apply(item, bufnr)
+    end,
+  })
 end
 
 local function map_keys(bufnr)
@@ -192,7 +287,38 @@ function M.on_attach(client, bufnr)
   if client:supports_method('textDocument/inlineCompletion', bufnr) then
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
     map_keys(bufnr)
+    -- A keystroke makes every suggestion still being computed stale: cancel them so the
+    -- server stops generating and nothing outdated is shown (Neovim asks again after its
+    -- debounce).
+    local group = vim.api.nvim_create_augroup('stead.inline.' .. bufnr, { clear = true })
+    vim.api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI', 'InsertLeave' }, {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        M.cancel_pending(bufnr)
+      end,
+    })
   end
+end
+
+--- Cancel the inline-completion requests still pending for a buffer.
+---@param bufnr integer
+---@return integer cancelled
+function M.cancel_pending(bufnr)
+  local n = 0
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.name, bufnr = bufnr })) do
+    for id, req in pairs(client.requests or {}) do
+      if
+        req.type == 'pending'
+        and req.bufnr == bufnr
+        and req.method == 'textDocument/inlineCompletion'
+      then
+        client:cancel_request(id)
+        n = n + 1
+      end
+    end
+  end
+  return n
 end
 
 -- -- crashes --------------------------------------------------------------------------
