@@ -178,3 +178,44 @@ def completion_context(
         deadline_s=s.context.deadline_ms / 1000,
         count=counter,
     )
+
+
+#: The completion handler looks up its cross-file snippet provider under this service key.
+SNIPPETS_SERVICE = "completion.snippets"
+
+
+async def completion_snippets(ls: SteadServer, uri: str, prefix: str, suffix: str) -> list[Any]:
+    """The completion engine's snippet provider: cross-file context for this cursor.
+
+    Gathers inputs on the loop, runs the sources off it under `context.deadline_ms`, and
+    returns `server.completion.types.Snippet`s, most useful first.  The cursor's area also
+    enters the recent-chunk ring (the user is looking at it).
+    """
+    from server.completion.types import Snippet
+
+    s = ls.settings
+    if s.context.completion_budget <= 0 or not uri.startswith("file:"):
+        return []
+    line0 = prefix.count("\n")
+    docs = open_docs(ls)
+    ring_items = ring(ls).candidates()
+    index = index_of(ls)
+    path = uri_path(uri)
+    sel = await ls.off_loop(
+        lambda: completion_context(
+            ls, uri, line0, docs=docs, ring_items=ring_items, index=index
+        )
+    )
+    text = docs.get(path)
+    if text is not None:
+        ring(ls).touch(path, text.splitlines(keepends=True), line0 + 1)
+    if log.isEnabledFor(logging.DEBUG):
+        from server.context.completion import explain
+
+        log.debug("completion %s:%d\n%s", path, line0 + 1, "\n".join(explain(sel, root_of(ls))))
+    return [Snippet(i.path, i.start_line, i.end_line, i.text, i.reason) for i in sel.items]
+
+
+def provide_snippets(ls: SteadServer) -> None:
+    """Offer `completion_snippets` to the completion handler."""
+    ls.service(SNIPPETS_SERVICE, lambda: completion_snippets)

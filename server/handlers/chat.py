@@ -123,6 +123,7 @@ def register(ls: SteadServer) -> None:
     from server.context import service
 
     service.attach(ls)
+    service.provide_snippets(ls)
 
     def store() -> ChatStore:
         from server.chat.store import ChatStore
