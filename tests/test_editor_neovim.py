@@ -161,6 +161,17 @@ def test_attaches_and_settings_round_trip(nvim_run, workspace: Path) -> None:  #
     assert settings["problems"] == []
     # :SteadStatus went through the plugin's own request path and showed the answer.
     assert any(line.startswith("version:") for line in run.data["status_lines"]), run.logs()
+    health = run.data["health"]
+    for expected in (
+        "OK Neovim 0.12",
+        "OK ghost text: vim.lsp.inline_completion is available",
+        "OK settings: no problems",
+        "OK remote escalation is off: nothing leaves this machine",
+        "telemetry: runs none; may leave: nothing",  # from `stead doctor`
+        "OK package pygls",
+    ):
+        assert expected in health, health
+    assert "ERROR" not in health, health
 
 
 @requires_nvim
@@ -365,6 +376,51 @@ def test_consent_review_shows_every_part_of_the_manifest() -> None:
     ):
         assert expected in text, text
     assert "## 2. util.py" not in text  # a dropped item's text is not listed as sent
+
+
+DOCTOR = """stead doctor
+
+Where each layer runs, and what may leave this machine:
+  telemetry  runs: none
+             may leave: nothing
+
+Checks:
+  ok package pygls: 2.1.1
+  !! package lancedb: not installed
+       fix: pip install lancedb==0.40.0
+  -- model smollm2-135m: not installed
+
+Data directories:
+  config     /c/stead  (0 B)
+"""
+
+
+@requires_nvim
+def test_doctor_output_becomes_health_reports() -> None:
+    [[reports]] = lua_call("stead.health", ("doctor_report", [DOCTOR]))
+    assert reports == [
+        {"level": "info", "msg": "telemetry: runs none; may leave: nothing", "advice": []},
+        {"level": "ok", "msg": "package pygls: 2.1.1", "advice": []},
+        {
+            "level": "error",
+            "msg": "package lancedb: not installed",
+            "advice": ["pip install lancedb==0.40.0"],
+        },
+        {"level": "warn", "msg": "model smollm2-135m: not installed", "advice": []},
+    ]
+
+
+@requires_nvim
+@pytest.mark.parametrize(
+    ("cmd", "expected"),
+    [
+        (["stead", "serve"], ["stead", "doctor"]),
+        (["python", "-m", "server", "serve", "--stdio"], ["python", "-m", "server", "doctor"]),
+    ],
+)
+def test_cli_command_derives_from_the_server_command(cmd: list[str], expected: list[str]) -> None:
+    [[got]] = lua_call("stead.health", ("cli", [cmd, ["doctor"]]))
+    assert got == expected
 
 
 @requires_nvim

@@ -23,3 +23,11 @@ H.wait(function()
   return vim.fn.bufnr('stead://status') ~= -1
 end, 10000, 'the status buffer')
 H.data('status_lines', vim.api.nvim_buf_get_lines(vim.fn.bufnr('stead://status'), 0, -1, false))
+
+-- :checkhealth stead with the server running: version, settings, doctor, egress state.
+vim.cmd('checkhealth stead')
+H.wait(function()
+  return vim.bo.filetype == 'checkhealth'
+    and table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n'):find('running servers', 1, true)
+end, 30000, 'the health report')
+H.data('health', table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n'))

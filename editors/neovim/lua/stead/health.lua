@@ -57,6 +57,74 @@ local function check_server()
   end
 end
 
+--- The CLI command for a subcommand, from the server command (`stead serve` -> `stead doctor`).
+function M.cli(cmd, sub)
+  local out = {}
+  for _, word in ipairs(cmd) do
+    if word == 'serve' then
+      break
+    end
+    out[#out + 1] = word
+  end
+  vim.list_extend(out, sub)
+  return out
+end
+
+--- `stead doctor` lines -> health reports: "ok" / "!!" (required, missing) / "--" (optional).
+function M.doctor_report(text)
+  local out = {}
+  local section
+  for line in vim.gsplit(text, '\n', { plain = true }) do
+    if line:match('^Checks:') then
+      section = 'checks'
+    elseif line:match('^Data directories:') or line:match('^Versions:') then
+      section = nil
+    elseif line:match('^Where each layer runs') then
+      section = 'layers'
+    elseif section == 'checks' then
+      local mark, rest = line:match('^  (%S%S) (.*)$')
+      local fix = line:match('^%s+fix: (.*)$')
+      if fix and #out > 0 then
+        table.insert(out[#out].advice, fix)
+      elseif mark == 'ok' then
+        out[#out + 1] = { level = 'ok', msg = rest, advice = {} }
+      elseif mark == '!!' then
+        out[#out + 1] = { level = 'error', msg = rest, advice = {} }
+      elseif mark == '--' then
+        out[#out + 1] = { level = 'warn', msg = rest, advice = {} }
+      end
+    elseif section == 'layers' then
+      local leave = line:match('^%s+may leave: (.*)$')
+      local name, runs = line:match('^  (%S.-)%s+runs: (.*)$')
+      if name then
+        out[#out + 1] = { level = 'info', msg = ('%s: runs %s'):format(name, runs), advice = {} }
+      elseif leave and #out > 0 then
+        out[#out].msg = out[#out].msg .. '; may leave: ' .. leave
+      end
+    end
+  end
+  return out
+end
+
+local function check_doctor()
+  local config = require('stead.config')
+  local cmd = config.options.cmd
+  if vim.fn.executable(cmd[1]) == 0 then
+    return
+  end
+  health.start('stead: doctor (where each layer runs, what may leave)')
+  local ok, res = pcall(function()
+    return vim.system(M.cli(cmd, { 'doctor', '--no-load' }), { text = true }):wait(30000)
+  end)
+  if not ok or res.code == nil or (res.code ~= 0 and res.code ~= 1) then
+    health.warn('`stead doctor` did not run: ' .. tostring(ok and (res.stderr or res.code) or res))
+    return
+  end
+  for _, r in ipairs(M.doctor_report(res.stdout or '')) do
+    health[r.level](r.msg, #r.advice > 0 and r.advice or nil)
+  end
+end
+
 local function check_running()
   health.start('stead: running servers')
   local clients = vim.lsp.get_clients({ name = 'stead' })
@@ -101,6 +169,7 @@ end
 function M.check()
   check_editor()
   check_server()
+  check_doctor()
   check_running()
 end
 
