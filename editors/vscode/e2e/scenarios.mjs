@@ -42,6 +42,24 @@ export async function openFile(page, name) {
   await page.locator('.monaco-editor .view-lines').first().click();
 }
 
+export async function gotoLineEnd(page, line) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`:${line}`);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+}
+
+/** The editor's visible lines as text (ghost text is not part of the model). */
+export async function editorLines(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.monaco-editor .view-lines .view-line')]
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ')),
+  );
+}
+
 /** The innermost frame of a webview panel whose content has `selector`. */
 export async function webviewFrame(page, selector, timeout = 30_000) {
   const deadline = Date.now() + timeout;
@@ -64,23 +82,25 @@ export const scenarios = {
     return { status };
   },
 
-  /** Type in a file; ghost text from the real server appears; Tab accepts it; save. */
+  /** Cursor at the end of a line; ghost text from the real server appears; Tab accepts it. */
   async ghost(page, config, log) {
     await waitForWorkbench(page, log);
     const status = await waitForServer(page, log);
     await openFile(page, config.file);
-    await page.keyboard.press('Control+End');
-    await page.keyboard.type(config.type, { delay: 30 });
-    const ghost = page.locator('.ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text').first();
-    await ghost.waitFor({ state: 'visible', timeout: 30_000 });
-    const ghostText = (await page.locator('.ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text').allTextContents()).join('');
+    await gotoLineEnd(page, config.line);
+    // A keystroke and its undo: the document changed, so VS Code asks for a suggestion.
+    await page.keyboard.type(' ');
+    await page.keyboard.press('Backspace');
+    const ghost = page.locator('.ghost-text-decoration');
+    await ghost.first().waitFor({ state: 'visible', timeout: 30_000 });
+    const ghostText = (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
     log(`ghost text: ${JSON.stringify(ghostText)}`);
+    const before = await editorLines(page);
     await page.keyboard.press('Tab');
-    await ghost.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await ghost.first().waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
-    await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
-    await page.waitForTimeout(300);
-    return { status, ghostText };
+    await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: 10_000 });
+    return { status, ghostText, before };
   },
 
   /** Ask in the chat view; the answer and its context manifest appear. */
@@ -119,7 +139,9 @@ export const scenarios = {
       tokens: ((await frame.locator('.token-count').textContent()) ?? '').trim(),
       items: await frame.locator('.manifest-item .loc').allTextContents(),
       checkboxes: await frame.locator('input.keep').count(),
-      text: ((await frame.locator('body').textContent()) ?? '').replace(/\s+/g, ' '),
+      itemTexts: await frame.locator('.manifest-item .item-text pre').allTextContents(),
+      payload: (await frame.locator('.manifest-payload pre').textContent()) ?? '',
+      text: (await frame.locator('body').textContent()) ?? '',
     };
     log(`consent dialog: ${JSON.stringify(dialog).slice(0, 300)}`);
     await frame.locator('#refuse').click();

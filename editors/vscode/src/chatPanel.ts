@@ -11,6 +11,7 @@ import type { ChatEvent, ChatRequest } from './webview/messages';
 import { webviewHtml } from './webviewHtml';
 
 interface ChatResult {
+  conversation_id?: string;
   answer?: string;
   text?: string;
   manifest?: unknown;
@@ -21,6 +22,8 @@ interface ChatResult {
 export class ChatPanel implements vscode.Disposable {
   static current: ChatPanel | undefined;
   private nextId = 1;
+  /** The conversation this panel continues (the server's id, from the first answer). */
+  private conversationId: string | undefined;
   private readonly pending = new Map<number, vscode.CancellationTokenSource>();
   private readonly disposables: vscode.Disposable[] = [];
   private readonly ready: Promise<void>;
@@ -74,10 +77,10 @@ export class ChatPanel implements vscode.Disposable {
 
   /** Stream a chunk (from `stead/chat/chunk`) into the answer being written. */
   onChunk(params: unknown): void {
-    const p = (params ?? {}) as { id?: unknown; request_id?: unknown; text?: unknown; delta?: unknown };
-    const text = typeof p.text === 'string' ? p.text : typeof p.delta === 'string' ? p.delta : '';
-    const last = this.nextId - 1;
-    if (text && this.pending.has(last)) this.post({ type: 'chunk', id: last, text });
+    const p = (params ?? {}) as { token?: unknown; text?: unknown };
+    const m = typeof p.token === 'string' ? /^vscode-(\d+)$/.exec(p.token) : null;
+    const id = m ? Number(m[1]) : NaN;
+    if (typeof p.text === 'string' && p.text && this.pending.has(id)) this.post({ type: 'chunk', id, text: p.text });
   }
 
   async ask(question: string): Promise<void> {
@@ -88,8 +91,10 @@ export class ChatPanel implements vscode.Disposable {
     this.post({ type: 'question', id, question: q });
     const cts = new vscode.CancellationTokenSource();
     this.pending.set(id, cts);
-    const editor = vscode.window.activeTextEditor;
-    const params: Record<string, unknown> = { question: q };
+    // With the chat focused there is no active editor: use the one beside it.
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    const params: Record<string, unknown> = { question: q, token: `vscode-${id}` };
+    if (this.conversationId) params['conversation_id'] = this.conversationId;
     if (editor) {
       params['uri'] = editor.document.uri.toString();
       params['position'] = { line: editor.selection.active.line, character: editor.selection.active.character };
@@ -97,6 +102,7 @@ export class ChatPanel implements vscode.Disposable {
     }
     try {
       const result = await this.steadClient.request<ChatResult>(METHODS.chat, params, cts.token);
+      if (result?.conversation_id) this.conversationId = result.conversation_id;
       this.post({
         type: 'answer',
         id,

@@ -18,7 +18,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { RestartPolicy } from './restart';
-import { clientSettings, serverCommand, serverSettings, type ClientSettings, type JsonObject } from './settings';
+import { acceptedParams, clientSettings, serverCommand, serverSettings, type ClientSettings, type JsonObject } from './settings';
 import type { ServerState } from './status';
 import { which } from './which';
 
@@ -113,6 +113,26 @@ export class SteadClient implements vscode.Disposable {
       outputChannel: this.output,
       traceOutputChannel: this.trace,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      middleware: {
+        // Ghost text is the main surface; the same suggestion in the suggest popup is
+        // opt-in (it would run the model twice and fight Tab).
+        provideCompletionItem: (document, position, ctx, token, next) =>
+          readClientSettings().settings.completionPopup ? next(document, position, ctx, token) : undefined,
+        // Tag each suggestion so that accepting it is reported (stead/completion/accepted).
+        provideInlineCompletionItems: async (document, position, ctx, token, next) => {
+          const result = await next(document, position, ctx, token);
+          const items = Array.isArray(result) ? result : result?.items ?? [];
+          for (const item of items) {
+            const text = typeof item.insertText === 'string' ? item.insertText : item.insertText.value;
+            item.command = {
+              title: 'accepted',
+              command: 'stead.completion.accepted',
+              arguments: [acceptedParams(document.uri.toString(), text, position.line, position.character)],
+            };
+          }
+          return result;
+        },
+      },
       initializationFailedHandler: (error) => {
         this.output.appendLine(`initialize failed: ${String(error)}`);
         return false;

@@ -93,8 +93,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
   });
 
   command('stead.askRemote', async (question?: unknown) => {
+    const provider = await pickProvider(sc);
+    if (!provider) return;
     const q = typeof question === 'string' ? question : await vscode.window.showInputBox({
-      title: 'stead: ask a remote model',
+      title: `stead: ask ${provider} (a remote model)`,
       prompt: 'You will see exactly what would be sent, and approve or refuse it, before anything leaves this machine',
       value: selectedText(),
       ignoreFocusOut: true,
@@ -102,23 +104,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
     if (!q) return;
     const preview = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'stead: preparing the request (nothing is sent yet)…', cancellable: true },
-      (_p, token) => sc.request<Record<string, unknown>>(METHODS.escalatePreview, { question: q, ...editorContext() }, token),
+      (_p, token) => sc.request<Record<string, unknown>>(METHODS.escalatePreview, { question: q, provider, ...escalationScope() }, token),
     );
-    const rawManifest = preview['manifest'] ?? preview;
-    const manifest = normalizeManifest(rawManifest);
-    const decision = await askConsent(context, q, rawManifest);
+    const manifest = normalizeManifest(preview);
+    const decision = await askConsent(context, q, preview);
     const plan = planSend(manifest, decision);
-    if (!plan.send) {
+    const id = preview['id'];
+    if (!plan.approve) {
+      await sc.request(METHODS.escalateSend, { id, approve: false });
       void vscode.window.showInformationMessage(plan.message);
       return;
     }
-    const id = preview['id'] ?? preview['preview_id'] ?? preview['token'];
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: plan.message, cancellable: true },
-      (_p, token) => sc.request<Record<string, unknown>>(METHODS.escalateSend, { id, drop: plan.drop }, token),
+      (_p, token) => sc.request<Record<string, unknown>>(METHODS.escalateSend, { id, dropped: plan.dropped, approve: true }, token),
     );
-    const answer = typeof result['answer'] === 'string' ? result['answer'] : '';
-    await ChatPanel.show(context, sc).showAnswer(q, answer, result['manifest'] ?? rawManifest, manifest.model, 'remote');
+    const answer = typeof result['text'] === 'string' ? result['text'] : '';
+    await ChatPanel.show(context, sc).showAnswer(q, answer, result['manifest'] ?? preview, `${manifest.provider} · ${manifest.model}`, 'remote');
   });
 
   command('stead.index', async () => {
@@ -199,9 +201,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
   });
   command('stead.showLog', () => output.show());
 
-  // The server may attach a command to inline items so that accepting one is recorded.
-  command('stead.completion.accepted', (...args: unknown[]) => {
-    if (sc.client && sc.state === 'running') void sc.client.sendNotification(METHODS.completionAccepted, args.length === 1 ? args[0] : args);
+  // Attached to every inline suggestion by the client middleware: accepting one is recorded.
+  command('stead.completion.accepted', (params: unknown) => {
+    if (sc.client && sc.state === 'running') void sc.client.sendNotification(METHODS.completionAccepted, params ?? {});
   });
 
   // -- settings ----------------------------------------------------------------------
@@ -228,13 +230,36 @@ function selectedText(): string {
   return editor.document.getText(editor.selection).slice(0, 500);
 }
 
-function editorContext(): Record<string, unknown> {
+/** What an escalation sends by default: the selection, else the current file. */
+function escalationScope(): Record<string, unknown> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor) return {};
-  return {
-    uri: editor.document.uri.toString(),
-    position: { line: editor.selection.active.line, character: editor.selection.active.character },
-  };
+  if (!editor || editor.document.uri.scheme !== 'file') return {};
+  const out: Record<string, unknown> = { uri: editor.document.uri.toString() };
+  if (!editor.selection.isEmpty) {
+    const { start, end } = editor.selection;
+    out['selection'] = { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } };
+  }
+  return out;
+}
+
+/** The remote provider to ask: the only one configured, or the user's pick. */
+async function pickProvider(sc: SteadClient): Promise<string | undefined> {
+  const effective = await sc.request<{ settings?: { remote?: { enabled?: boolean; providers?: Record<string, { model?: string; url?: string }> } } }>(METHODS.settings, {});
+  const remote = effective.settings?.remote;
+  const names = Object.keys(remote?.providers ?? {});
+  if (!remote?.enabled || names.length === 0) {
+    const why = !remote?.enabled ? 'remote escalation is off (`stead.remote.enabled`)' : 'no remote provider is configured (`stead.remote.providers`)';
+    void vscode.window.showWarningMessage(`stead: ${why}. Everything stays on this machine.`, 'Open Settings').then((pick) => {
+      if (pick) void vscode.commands.executeCommand('workbench.action.openSettings', 'stead.remote');
+    });
+    return undefined;
+  }
+  if (names.length === 1) return names[0];
+  const pick = await vscode.window.showQuickPick(
+    names.map((n) => ({ label: n, description: [remote.providers?.[n]?.model, remote.providers?.[n]?.url].filter(Boolean).join(' · ') })),
+    { title: 'stead: which remote provider?' },
+  );
+  return pick?.label;
 }
 
 export async function deactivate(): Promise<void> {

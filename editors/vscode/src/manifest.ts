@@ -17,6 +17,8 @@ export interface ManifestItem {
   detail: string;
   /** Redactions made inside this item, e.g. "1 secret", "2 emails". */
   redactions: string[];
+  /** The exact (redacted) text that would be sent, when the server gives it. */
+  text: string;
 }
 
 export interface ExcludedItem {
@@ -28,13 +30,19 @@ export interface Manifest {
   provider: string;
   model: string;
   route: string;
+  url: string;
   items: ManifestItem[];
+  /** Files never sent (never-send rules). */
   excluded: ExcludedItem[];
+  /** Candidates left out of the context (over budget, duplicates). */
+  leftOut: ExcludedItem[];
   tokens: number;
   budget: number;
   costUsd: number | null;
   redactions: string[];
   notes: string[];
+  /** The exact request body, when the server shows it (escalation previews). */
+  payload: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -58,56 +66,67 @@ function list(v: unknown): unknown[] {
 
 /** Redactions come as ["secret", ...], {"secret": 2}, or [{kind, count}]: make sentences. */
 export function redactionList(v: unknown): string[] {
+  const counts = new Map<string, number>();
+  const add = (kind: string, n: number): void => {
+    if (n > 0) counts.set(kind, (counts.get(kind) ?? 0) + n);
+  };
   if (Array.isArray(v)) {
-    return v.map((r) => {
-      if (typeof r === 'string') return r;
-      const o = obj(r);
-      const kind = str(pick(o, 'kind', 'type', 'name'), 'item');
-      const count = num(pick(o, 'count', 'n'), 1);
-      return `${count} ${kind}${count === 1 ? '' : 's'}`;
-    });
+    for (const r of v) {
+      if (typeof r === 'string') add(r, 1);
+      else {
+        const o = obj(r);
+        add(str(pick(o, 'kind', 'type', 'name'), 'item'), num(pick(o, 'count', 'n'), 1));
+      }
+    }
+  } else {
+    for (const [kind, c] of Object.entries(obj(v))) if (typeof c === 'number') add(kind, c);
   }
-  const o = obj(v);
-  return Object.entries(o)
-    .filter(([, c]) => typeof c === 'number' && c > 0)
-    .map(([kind, c]) => `${c as number} ${kind}${c === 1 ? '' : 's'}`);
+  return [...counts].map(([kind, n]) => `${n} ${kind}${n === 1 || kind.endsWith('s') ? '' : 's'}`);
 }
 
 export function normalizeManifest(raw: unknown): Manifest {
   const o = obj(raw);
+  const allRedactions = list(pick(o, 'redactions'));
   const items = list(pick(o, 'items', 'chunks')).map((r, i): ManifestItem => {
     const it = obj(r);
+    const id = str(pick(it, 'index', 'id', 'key'), String(i));
+    const own = pick(it, 'redactions') ?? allRedactions.filter((x) => str(obj(x)['item'], '\u0000') === id);
     const reasons = pick(it, 'reasons');
     const reason = Array.isArray(reasons) ? reasons.map((x) => str(x)).join(' + ') : str(pick(it, 'reason', 'why'));
     return {
-      id: str(pick(it, 'id', 'key'), String(i)),
+      id,
       path: str(pick(it, 'path', 'file', 'uri'), '(unknown)'),
       startLine: num(pick(it, 'start_line', 'startLine', 'start'), 0),
       endLine: num(pick(it, 'end_line', 'endLine', 'end'), 0),
       tokens: num(pick(it, 'tokens', 'token_count')),
       reason,
       detail: str(pick(it, 'detail')),
-      redactions: redactionList(pick(it, 'redactions')),
+      redactions: redactionList(own),
+      text: str(pick(it, 'text')),
     };
   });
-  const excluded = list(pick(o, 'excluded', 'dropped', 'withheld')).map((r): ExcludedItem => {
-    const it = obj(r);
-    const lines = pick(it, 'start_line') !== undefined ? `:${num(it['start_line'])}-${num(it['end_line'])}` : '';
-    return { path: str(pick(it, 'path', 'file'), '(unknown)') + lines, why: str(pick(it, 'why', 'reason', 'rule')) };
-  });
+  const left = (v: unknown): ExcludedItem[] =>
+    list(v).map((r): ExcludedItem => {
+      const it = obj(r);
+      const range = lineRange({ startLine: num(it['start_line']), endLine: num(it['end_line']) });
+      return { path: str(pick(it, 'path', 'file'), '(unknown)') + (range ? `:${range}` : ''), why: str(pick(it, 'why', 'reason', 'rule')) };
+    });
   const tokensRaw = pick(o, 'tokens', 'token_count', 'input_tokens');
   const cost = pick(o, 'estimated_cost_usd', 'cost_usd', 'estimated_cost', 'cost');
   return {
     provider: str(pick(o, 'provider')),
     model: str(pick(o, 'model')),
     route: str(pick(o, 'route'), ''),
+    url: str(pick(o, 'url')),
     items,
-    excluded,
+    excluded: left(pick(o, 'excluded', 'withheld')),
+    leftOut: left(pick(o, 'dropped')),
     tokens: typeof tokensRaw === 'number' ? tokensRaw : items.reduce((s, i) => s + i.tokens, 0),
     budget: num(pick(o, 'budget')),
     costUsd: typeof cost === 'number' && Number.isFinite(cost) ? cost : null,
-    redactions: redactionList(pick(o, 'redactions')),
+    redactions: redactionList(allRedactions.length ? allRedactions : pick(o, 'redactions')),
     notes: list(pick(o, 'notes', 'warnings')).map((n) => str(n)).filter(Boolean),
+    payload: str(pick(o, 'payload')),
   };
 }
 
@@ -158,6 +177,7 @@ export function renderManifestHtml(m: Manifest, opts: { checkboxes?: boolean } =
         ` <span class="tokens">${it.tokens} tok</span>` +
         (it.reason ? ` <span class="reason">${escapeHtml(it.reason)}</span>` : '') +
         red +
+        (it.text ? `<details class="item-text"><summary>text to send</summary><pre>${escapeHtml(it.text)}</pre></details>` : '') +
         `</li>`
       );
     })
@@ -171,7 +191,17 @@ export function renderManifestHtml(m: Manifest, opts: { checkboxes?: boolean } =
         '</div>',
     );
   }
+  if (m.leftOut.length) {
+    parts.push(
+      '<details class="manifest-left-out"><summary>Left out: ' + m.leftOut.length + '</summary>' +
+        m.leftOut.map((e) => `${escapeHtml(e.path)}${e.why ? ` (${escapeHtml(e.why)})` : ''}`).join(', ') +
+        '</details>',
+    );
+  }
   if (m.redactions.length) parts.push(`<div class="manifest-redactions">Redacted: ${escapeHtml(m.redactions.join(', '))}</div>`);
   for (const n of m.notes) parts.push(`<div class="manifest-note">${escapeHtml(n)}</div>`);
+  if (m.payload) {
+    parts.push(`<details class="manifest-payload"><summary>Exact request body (${m.payload.length} characters)</summary><pre>${escapeHtml(m.payload)}</pre></details>`);
+  }
   return `<div class="manifest">${parts.join('')}</div>`;
 }

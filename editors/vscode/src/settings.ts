@@ -80,6 +80,7 @@ export interface ClientSettings {
   serverArgs: string[];
   maxRestarts: number;
   statusBar: boolean;
+  completionPopup: boolean;
 }
 
 export const CLIENT_DEFAULTS: ClientSettings = {
@@ -88,6 +89,7 @@ export const CLIENT_DEFAULTS: ClientSettings = {
   serverArgs: [],
   maxRestarts: 4,
   statusBar: true,
+  completionPopup: false,
 };
 
 /**
@@ -126,13 +128,16 @@ export function clientSettings(get: (key: string) => unknown): { settings: Clien
     }
   }
 
-  let statusBar = CLIENT_DEFAULTS.statusBar;
-  const rawStatus = get('ui.statusBar');
-  if (rawStatus !== undefined && rawStatus !== null) {
-    if (typeof rawStatus === 'boolean') statusBar = rawStatus;
-    else problems.push(`stead.ui.statusBar: expected true or false, got ${JSON.stringify(rawStatus)}; using the default`);
-  }
-  return { settings: { serverPath, pythonPath, serverArgs, maxRestarts, statusBar }, problems };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'boolean') return v;
+    problems.push(`stead.${key}: expected true or false, got ${JSON.stringify(v)}; using the default`);
+    return fallback;
+  };
+  const statusBar = bool('ui.statusBar', CLIENT_DEFAULTS.statusBar);
+  const completionPopup = bool('ui.completionPopup', CLIENT_DEFAULTS.completionPopup);
+  return { settings: { serverPath, pythonPath, serverArgs, maxRestarts, statusBar, completionPopup }, problems };
 }
 
 /** How to start the server, or why it cannot be started and what to do about it. */
@@ -169,4 +174,11 @@ export function serverCommand(s: ClientSettings, which: (nameOrPath: string) => 
     return { ok: false, message: 'stead: the `stead` command was not found on PATH.', fix: INSTALL_FIX };
   }
   return { ok: true, command: found, args: serveArgs, description: found };
+}
+
+/** Params of `stead/completion/accepted` (server's CompletionFeedback). */
+export function acceptedParams(uri: string, text: string, line: number, character: number): {
+  uri: string; text: string; line: number; character: number; accepted_chars: number;
+} {
+  return { uri, text, line, character, accepted_chars: -1 };
 }

@@ -3,31 +3,33 @@ import { test } from 'node:test';
 import { planSend, type Decision } from '../src/consent';
 import { normalizeManifest } from '../src/manifest';
 
+// The shape `stead/escalate/preview` returns: items carry their index.
 const manifest = normalizeManifest({
+  id: 'm1',
   provider: 'work',
   items: [
-    { id: 'a', path: 'x.py', tokens: 1 },
-    { id: 'b', path: 'y.py', tokens: 2 },
-    { id: 'c', path: 'z.py', tokens: 3 },
+    { index: 0, path: 'x.py', start_line: 1, end_line: 5, tokens: 1, text: 'a' },
+    { index: 1, path: 'y.py', start_line: 1, end_line: 5, tokens: 2, text: 'b' },
+    { index: 2, path: 'z.py', start_line: 1, end_line: 5, tokens: 3, text: 'c' },
   ],
 });
 
-const cases: [string, Decision, { send: boolean; drop: string[]; message: RegExp }][] = [
-  ['refuse sends nothing', { kind: 'refuse' }, { send: false, drop: [], message: /nothing was sent/ }],
-  ['approve all', { kind: 'approve', keep: ['a', 'b', 'c'] }, { send: true, drop: [], message: /sending 3 items to work/ }],
-  ['drop one', { kind: 'approve', keep: ['a', 'c'] }, { send: true, drop: ['b'], message: /2 items \(1 dropped\)/ }],
-  ['dropping everything is a refusal', { kind: 'approve', keep: [] }, { send: false, drop: [], message: /every item was dropped; nothing was sent/ }],
-  ['unknown ids are ignored', { kind: 'approve', keep: ['a', 'zzz'] }, { send: true, drop: ['b', 'c'], message: /1 item \(2 dropped\)/ }],
+const cases: [string, Decision, { approve: boolean; dropped: number[]; message: RegExp }][] = [
+  ['refuse sends nothing', { kind: 'refuse' }, { approve: false, dropped: [], message: /nothing was sent/ }],
+  ['approve all', { kind: 'approve', keep: ['0', '1', '2'] }, { approve: true, dropped: [], message: /sending 3 items to work/ }],
+  ['drop one', { kind: 'approve', keep: ['0', '2'] }, { approve: true, dropped: [1], message: /2 items \(1 dropped\)/ }],
+  ['dropping everything is a refusal', { kind: 'approve', keep: [] }, { approve: false, dropped: [], message: /every item was dropped; nothing was sent/ }],
+  ['unknown ids are ignored', { kind: 'approve', keep: ['0', 'zzz'] }, { approve: true, dropped: [1, 2], message: /1 item \(2 dropped\)/ }],
 ];
 for (const [name, decision, want] of cases) {
   test(name, () => {
     const plan = planSend(manifest, decision);
-    assert.equal(plan.send, want.send);
-    assert.deepEqual(plan.drop, want.drop);
+    assert.equal(plan.approve, want.approve);
+    assert.deepEqual(plan.dropped, want.dropped);
     assert.match(plan.message, want.message);
   });
 }
 
 test('a question with no context items can still be approved', () => {
-  assert.equal(planSend(normalizeManifest({ provider: 'p' }), { kind: 'approve', keep: [] }).send, true);
+  assert.equal(planSend(normalizeManifest({ provider: 'p' }), { kind: 'approve', keep: [] }).approve, true);
 });

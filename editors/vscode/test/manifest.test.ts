@@ -32,6 +32,38 @@ describe('normalizeManifest', () => {
     assert.equal(m.costUsd, 0.0004);
     assert.deepEqual(m.excluded, [{ path: '.env', why: 'never-send: .env*' }]);
   });
+  test('escalation preview: index ids, item text, redactions attached to their item, payload', () => {
+    const m = normalizeManifest({
+      id: 'abc', provider: 'work', model: 'gpt-x', url: 'https://api.example/v1', question: 'why?',
+      items: [
+        { index: 0, path: 'a.py', start_line: 1, end_line: 3, tokens: 9, text: 'key = <SECRET_1>' },
+        { index: 1, path: 'b.py', start_line: 4, end_line: 4, tokens: 2, text: 'x' },
+      ],
+      excluded: [{ path: '.env', reason: 'never-send rule .env*' }],
+      redactions: [
+        { kind: 'secret', placeholder: '<SECRET_1>', where: 'a.py:1', item: 0 },
+        { kind: 'email', placeholder: '<EMAIL_1>', where: 'question', item: null },
+      ],
+      tokens: 40, estimated_cost_usd: null, payload: '{"model":"gpt-x"}',
+    });
+    assert.deepEqual(m.items.map((i) => i.id), ['0', '1']);
+    assert.deepEqual(m.items[0]!.redactions, ['1 secret']);
+    assert.deepEqual(m.items[1]!.redactions, []);
+    assert.deepEqual(m.redactions, ['1 secret', '1 email']);
+    assert.equal(m.items[0]!.text, 'key = <SECRET_1>');
+    assert.equal(m.tokens, 40);
+    assert.equal(m.costUsd, null);
+    assert.deepEqual(m.excluded, [{ path: '.env', why: 'never-send rule .env*' }]);
+    const html = renderManifestHtml(m, { checkboxes: true });
+    assert.ok(html.includes('key = &lt;SECRET_1&gt;'));
+    assert.ok(html.includes('Exact request body'));
+  });
+  test('chat manifest: dropped candidates are "left out", not "never sent"', () => {
+    const m = normalizeManifest({ items: [], dropped: [{ path: 'c.py', start_line: 2, end_line: 8, tokens: 50, why: 'over budget' }] });
+    assert.deepEqual(m.leftOut, [{ path: 'c.py:2-8', why: 'over budget' }]);
+    assert.deepEqual(m.excluded, []);
+    assert.ok(renderManifestHtml(m).includes('Left out: 1'));
+  });
   const junk: [string, unknown][] = [['null', null], ['string', 'x'], ['array', [1, 2]], ['items not a list', { items: 'no' }], ['item junk', { items: [null, 7] }]];
   for (const [name, raw] of junk) {
     test(`tolerates ${name}`, () => {
@@ -48,8 +80,9 @@ describe('formatting', () => {
   const costs: [number | null, string][] = [[null, 'unknown'], [0, '$0'], [0.004, '< $0.01 ($0.00400)'], [1.5, '$1.50']];
   for (const [c, want] of costs) test(`formatCost ${c}`, () => assert.equal(formatCost(c), want));
   test('redactionList forms', () => {
-    assert.deepEqual(redactionList(['api key']), ['api key']);
+    assert.deepEqual(redactionList(['api key']), ['1 api key']);
     assert.deepEqual(redactionList({ ip: 1, email: 0 }), ['1 ip']);
+    assert.deepEqual(redactionList([{ kind: 'secret' }, { kind: 'secret' }, 'email']), ['2 secrets', '1 email']);
   });
   test('summarize', () => {
     assert.equal(summarize(normalizeManifest(serverManifest)), '2 chunks from 2 files, 45 tokens');

@@ -68,6 +68,7 @@ describe('clientSettings', () => {
     ['server.args', [1, 2], 'stead.server.args'],
     ['server.path', 42, 'stead.server.path'],
     ['ui.statusBar', 'yes', 'stead.ui.statusBar'],
+    ['ui.completionPopup', 1, 'stead.ui.completionPopup'],
   ];
   for (const [key, value, named] of bad) {
     test(`bad ${key}=${JSON.stringify(value)} keeps the default and names the setting`, () => {
@@ -81,12 +82,12 @@ describe('clientSettings', () => {
     const values: Record<string, unknown> = { 'server.path': ' /opt/stead ', 'server.args': ['-v'], 'server.maxRestarts': 0, 'ui.statusBar': false };
     const r = clientSettings((k) => values[k]);
     assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.settings, { serverPath: '/opt/stead', pythonPath: '', serverArgs: ['-v'], maxRestarts: 0, statusBar: false });
+    assert.deepEqual(r.settings, { serverPath: '/opt/stead', pythonPath: '', serverArgs: ['-v'], maxRestarts: 0, statusBar: false, completionPopup: false });
   });
 });
 
 describe('serverCommand', () => {
-  const base: ClientSettings = { serverPath: '', pythonPath: '', serverArgs: [], maxRestarts: 4, statusBar: true };
+  const base: ClientSettings = { serverPath: '', pythonPath: '', serverArgs: [], maxRestarts: 4, statusBar: true, completionPopup: false };
   const onPath = (found: Record<string, string>) => (n: string) => found[n];
   const cases: [string, Partial<ClientSettings>, Record<string, string>, { command?: string; args?: string[]; error?: RegExp }][] = [
     ['stead on PATH', {}, { stead: '/usr/bin/stead' }, { command: '/usr/bin/stead', args: ['serve'] }],

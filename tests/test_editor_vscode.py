@@ -1,0 +1,308 @@
+"""The VS Code extension: its own unit tests and build, and real-editor end-to-end runs.
+
+The end-to-end tests run a real VS Code (code-server 4.139, VS Code 1.139) with the
+extension copied into a fresh extensions dir, driven by headless Debian Chromium through
+playwright-core (editors/vscode/e2e/driver.mjs).  The extension starts the real
+`stead serve` from this venv, with isolated XDG dirs, on the tiny test model; the remote
+provider is the loopback fake from tests/fake_openai.py.  The driver reports what it saw as
+JSON; the assertions are here.  On failure the driver leaves a screenshot and VS Code's
+logs under artifacts/vscode/<test>/.
+
+Prerequisites come from editors/vscode/scripts/e2e-setup.sh (apt chromium + libkrb5-dev,
+Node 24 and code-server from npm, the extension's npm dependencies); without them these
+tests skip and say so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VSCODE = ROOT / "editors" / "vscode"
+SETUP = "editors/vscode/scripts/e2e-setup.sh"
+ARTIFACTS = ROOT / "artifacts" / "vscode"
+E2E_HOME = Path(
+    os.environ.get("STEAD_E2E_HOME")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stead-e2e"
+)
+NODE = shutil.which("node")
+NPM = shutil.which("npm")
+
+
+def _code_server() -> str | None:
+    if os.environ.get("STEAD_CODE_SERVER"):
+        return os.environ["STEAD_CODE_SERVER"]
+    launcher = E2E_HOME / "code-server"
+    return str(launcher) if launcher.exists() else shutil.which("code-server")
+
+
+CODE_SERVER = _code_server()
+CHROMIUM = (
+    os.environ.get("STEAD_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
+HAS_DEPS = NODE is not None and NPM is not None and (VSCODE / "node_modules").is_dir()
+
+requires_npm_deps = pytest.mark.skipif(
+    not HAS_DEPS, reason=f"the extension's npm dependencies are not installed: run {SETUP}"
+)
+requires_editor = pytest.mark.skipif(
+    not HAS_DEPS or CODE_SERVER is None or CHROMIUM is None,
+    reason=f"code-server and chromium are not installed: run {SETUP}",
+)
+
+
+def _npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    assert NPM is not None
+    return subprocess.run(
+        [NPM, "--silent", *args],
+        cwd=VSCODE,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "NO_UPDATE_NOTIFIER": "1"},
+    )
+
+
+# -- settings mirror (no Node needed) ------------------------------------------------------
+def test_package_json_settings_mirror_the_server_settings() -> None:
+    """Every server setting is declared in package.json with its type, default and bounds."""
+    spec = importlib.util.spec_from_file_location(
+        "sync_settings", VSCODE / "scripts" / "sync_settings.py"
+    )
+    assert spec is not None and spec.loader is not None
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    package = json.loads((VSCODE / "package.json").read_text())
+    current = package["contributes"]["configuration"]["properties"]
+    wanted = sync.updated(json.loads(json.dumps(package)))["contributes"]["configuration"][
+        "properties"
+    ]
+    assert current == wanted, (
+        "editors/vscode/package.json is out of date with server/settings.py: "
+        "run python editors/vscode/scripts/sync_settings.py"
+    )
+    # Spot checks on the generated schema, from the real Settings tree.
+    from server.settings import Settings, to_dict
+
+    defaults = to_dict(Settings())
+    assert current["stead.completion.maxTokens"]["default"] == defaults["completion"]["max_tokens"]
+    assert current["stead.completion.maxTokens"]["minimum"] == 1
+    assert current["stead.model.backend"]["enum"] == ["gpt4all", "openai-compatible"]
+    # Settings that could send data away or run programs cannot come from a workspace.
+    assert current["stead.remote.providers"]["scope"] == "machine"
+    assert current["stead.remote.enabled"]["scope"] == "machine"
+
+
+# -- the extension's own checks ------------------------------------------------------------
+@requires_npm_deps
+def test_extension_typechecks_and_its_unit_tests_pass() -> None:
+    typecheck = _npm("run", "typecheck")
+    assert typecheck.returncode == 0, typecheck.stdout + typecheck.stderr
+    unit = _npm("test")
+    out = unit.stdout + unit.stderr
+    assert unit.returncode == 0, out[-6000:]
+    assert "# fail 0" in out and "# pass " in out, out[-2000:]
+    passed = int(out.split("# pass ", 1)[1].split()[0])
+    assert passed >= 60, out[-2000:]
+
+
+@requires_npm_deps
+def test_one_command_packages_a_vsix(tmp_path: Path) -> None:
+    """`npm run package` (documented in editors/vscode/README.md) builds an installable .vsix."""
+    result = _npm("run", "package")
+    assert result.returncode == 0, result.stdout + result.stderr
+    vsix = VSCODE / "stead.vsix"
+    assert vsix.exists()
+    with zipfile.ZipFile(vsix) as z:
+        names = set(z.namelist())
+        manifest = json.loads(z.read("extension/package.json"))
+    assert {"extension/out/extension.js", "extension/out/webview/chat.js",
+            "extension/out/webview/consent.js", "extension/media/stead.css",
+            "extension.vsixmanifest"} <= names
+    # Sources, tests and dependencies are bundled or left out; no source maps ship.
+    assert not any(n.startswith(("extension/src/", "extension/node_modules/", "extension/e2e/",
+                                 "extension/out/test/")) for n in names), sorted(names)
+    assert not any(n.endswith(".map") for n in names)
+    assert manifest["main"] == "./out/extension.js"
+    if CODE_SERVER is not None:
+        # A real VS Code accepts it.
+        ext_dir = tmp_path / "extensions"
+        installed = subprocess.run(
+            [CODE_SERVER, "--extensions-dir", str(ext_dir), "--user-data-dir",
+             str(tmp_path / "user"), "--install-extension", str(vsix)],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                 "XDG_DATA_HOME": str(tmp_path / "data")},
+        )
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        assert (ext_dir / "stead.stead-0.1.0" / "out" / "extension.js").exists()
+
+
+# -- real-editor scenarios -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def built_extension() -> Path:
+    """Bundle the extension once per session (esbuild: about a second)."""
+    if not HAS_DEPS:
+        pytest.skip(f"the extension's npm dependencies are not installed: run {SETUP}")
+    result = _npm("run", "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return VSCODE
+
+
+VsRun = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def vscode_run(
+    built_extension: Path, tmp_path: Path, xdg: dict[str, str], request: pytest.FixtureRequest
+) -> VsRun:
+    """Run one scenario of e2e/scenarios.mjs in code-server; return what the driver saw."""
+
+    def run(
+        scenario: str,
+        workspace: Path,
+        settings: dict[str, Any],
+        env: dict[str, str] | None = None,
+        timeout: float = 150,
+        **params: Any,
+    ) -> dict[str, Any]:
+        artifacts = ARTIFACTS / request.node.name
+        shutil.rmtree(artifacts, ignore_errors=True)
+        config = {
+            "codeServer": CODE_SERVER,
+            "chromium": CHROMIUM,
+            "extensionDir": str(built_extension),
+            "workspace": str(workspace),
+            "scenario": scenario,
+            "artifacts": str(artifacts),
+            "timeoutMs": int((timeout - 15) * 1000),
+            "settings": {"stead.server.pythonPath": sys.executable, **settings},
+            # code-server, its extension host and so the stead server all see these.
+            "env": {
+                **xdg,
+                "EXTENSIONS_GALLERY": json.dumps({"serviceUrl": "http://127.0.0.1:9/gallery"}),
+                **(env or {}),
+            },
+            **params,
+        }
+        config_file = tmp_path / f"vscode-{scenario}.json"
+        config_file.write_text(json.dumps(config))
+        assert NODE is not None
+        try:
+            proc = subprocess.run(
+                [NODE, str(built_extension / "e2e" / "driver.mjs"), str(config_file)],
+                cwd=built_extension, capture_output=True, text=True, timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+            pytest.fail(f"the {scenario} scenario hung past {timeout} s\n{stderr[-6000:]}")
+        if proc.returncode != 0:
+            pytest.fail(
+                f"the {scenario} scenario failed (screenshot and logs in {artifacts})\n"
+                f"{proc.stderr[-8000:]}"
+            )
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        assert lines, proc.stdout + proc.stderr[-4000:]
+        result: dict[str, Any] = json.loads(lines[-1])
+        result["_log"] = proc.stderr
+        return result
+
+    return run
+
+
+def _source(workspace: Path, name: str = "calc.py", text: str = "") -> Path:
+    file = workspace / name
+    file.write_text(text)
+    return file
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_ghost_text_from_the_real_server_appears_and_tab_accepts_it(
+    vscode_run: VsRun, workspace: Path, tiny_model: Path
+) -> None:
+    file = _source(workspace, text="def add(a, b):\n    \n")
+    seen = vscode_run(
+        "ghost", workspace, {"stead.model.path": str(tiny_model)}, file="calc.py", line=2
+    )
+    # The status bar names the model and the local route once the server answered.
+    assert "stead-tiny" in seen["status"] and "local" in seen["status"]
+    # The suggestion is the tiny model's greedy output, through the real gpt4all backend.
+    assert seen["ghostText"].strip() == "return a + b"
+    # Tab inserted it (and the driver saved the file).
+    assert file.read_text() == "def add(a, b):\n    return a + b\n"
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_chat_view_shows_the_answer_with_its_manifest(
+    vscode_run: VsRun, workspace: Path, tiny_model: Path
+) -> None:
+    _source(workspace, text="def add(a, b):\n    return a + b\n")
+    seen = vscode_run(
+        "chat", workspace, {"stead.model.path": str(tiny_model)},
+        file="calc.py", question="what does add do?",
+    )
+    assert "return a + b" in seen["answer"]  # the tiny model's output
+    # The manifest under the answer lists the file with its line range and tokens.
+    assert seen["items"] and seen["items"][0].startswith("calc.py:1-2"), seen
+    assert "Context: " in seen["manifest"] and " tokens" in seen["manifest"]
+
+
+ESC_KEY = "sk-stead-test-0123456789abcdefghijKLMN"
+
+
+def _remote_settings(url: str, workspace: Path) -> dict[str, Any]:
+    return {
+        "stead.remote.enabled": True,
+        "stead.remote.allowedWorkspaces": [str(workspace)],
+        "stead.remote.providers": {
+            "fake": {"kind": "openai", "url": url, "model": "fake-model",
+                     "apiKeyEnv": "STEAD_TEST_KEY"}
+        },
+    }
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_consent_dialog_shows_the_manifest_and_refusing_sends_nothing(
+    vscode_run: VsRun, workspace: Path, xdg: dict[str, str]
+) -> None:
+    from tests.fake_openai import FakeProvider
+
+    _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
+    with FakeProvider(reply="use +") as fake:
+        seen = vscode_run(
+            "consent", workspace, _remote_settings(fake.url, workspace),
+            env={"STEAD_TEST_KEY": ESC_KEY}, file="calc.py", question="why is add wrong?",
+        )
+        assert fake.requests == []  # nothing reached the provider
+    dialog = seen["dialog"]
+    assert dialog["provider"] == "fake" and dialog["model"] == "fake-model"
+    assert int(dialog["tokens"]) > 0
+    assert dialog["items"] and dialog["items"][0].startswith("calc.py:1-2")
+    assert dialog["checkboxes"] == len(dialog["items"])  # each item can be dropped
+    # The exact text that would be sent, and the whole request body, are in the dialog.
+    assert "return a - b  # wrong" in dialog["itemTexts"][0]
+    assert "why is add wrong?" in dialog["payload"] and "fake-model" in dialog["payload"]
+    assert "nothing was sent" in seen["notification"]
+    # The refusal is on the record; nothing was sent.
+    audit = Path(xdg["XDG_DATA_HOME"]) / "stead" / "audit.jsonl"
+    records = [json.loads(x) for x in audit.read_text().splitlines()] if audit.exists() else []
+    assert [r["outcome"] for r in records] == ["refused"], records
