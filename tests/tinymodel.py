@@ -52,6 +52,7 @@ def build_tiny_gguf(
     fim: bool = False,
     context_length: int = 2048,
     name: str = "stead-tiny",
+    architecture: str = "llama",
 ) -> Path:
     """Write the tiny model to `path` and return it.
 
@@ -59,6 +60,7 @@ def build_tiny_gguf(
     ``"<0x0A>"`` (newline) is reused, anything else becomes a new token.  A piece may occur
     once only (the successor of a token is a function of that token).  `end` is "eos",
     "loop" or the vocabulary string of the token that follows the last piece.
+    `architecture` other than "llama" writes an otherwise identical file for error tests.
     """
     import gguf
 
@@ -95,7 +97,7 @@ def build_tiny_gguf(
     n_head, n_ff, n_layer = n_embd // 32, 32, 1
 
     successor = np.full(n_vocab, chain[0] if chain else EOS, dtype=np.int64)
-    for here, nxt in zip(chain, [*chain[1:], after_last], strict=True):
+    for here, nxt in zip(chain, [*chain[1:], after_last], strict=False):
         successor[here] = nxt
     if end not in ("eos", "loop") and index[end] not in chain:
         successor[index[end]] = EOS
@@ -111,7 +113,7 @@ def build_tiny_gguf(
     printable = [_BYTE0 + b for b in range(32, 127)]
     out[printable, :n_vocab] += 0.5 / np.sqrt(n_embd)
 
-    w = gguf.GGUFWriter(str(path), "llama")
+    w = gguf.GGUFWriter(str(path), architecture)
     w.add_name(name)
     w.add_context_length(context_length)
     w.add_embedding_length(n_embd)

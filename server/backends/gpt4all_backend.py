@@ -218,8 +218,8 @@ class Gpt4AllBackend:
             data = prompt.encode("utf-8")
             keep, cut = self._reuse_point(data)
             tail = data[cut:].decode("utf-8")
-            if len(data) // 2 > self.context_length:  # cheap guard before tokenizing
-                raise ModelError(
+            if len(data) // 8 > self.context_length:  # surely too long: do not tokenize it
+                raise ContextOverflow(
                     f"prompt of {len(data)} bytes cannot fit {self.context_length} tokens"
                 )
             model._set_context(

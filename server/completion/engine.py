@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 from server.backends.base import Backend, Generation, ModelError
 from server.completion.budget import clip_prefix, clip_suffix
 from server.completion.cache import CompletionCache, prompt_key
-from server.completion.postprocess import block_end, current_line, is_multiline, postprocess
+from server.completion.postprocess import (
+    block_end,
+    current_line,
+    indent_to_strip,
+    is_multiline,
+    postprocess,
+    reindent,
+)
 from server.completion.prompt import comment_prefix, render_snippets
 from server.completion.types import CompletionRequest, CompletionResult
 
@@ -119,13 +126,14 @@ class Engine:
         def on_text(piece: str) -> bool:
             """Stop as soon as the suggestion is complete: no tokens beyond what is shown."""
             produced.append(piece)
-            so_far = "".join(produced)
+            so_far = reindent("".join(produced), indent)
             if not multiline:
                 head = so_far.lstrip("\n") if not before.strip() else so_far
                 return "\n" not in head
             return block_end(so_far, req.prefix) >= len(so_far.rstrip(" \t"))
 
-        prompt_prefix = context + prefix
+        indent = indent_to_strip(prefix) if multiline else ""
+        prompt_prefix = context + prefix[: len(prefix) - len(indent)]
         gen_started = time.perf_counter()
         try:
             gen: Generation = backend.fim(
@@ -136,7 +144,7 @@ class Engine:
             log.warning("completion failed: %s", exc)
             return CompletionResult("", "error", multiline, model=model, error=str(exc))
         model_ms = (time.perf_counter() - gen_started) * 1000
-        text = postprocess(gen.text, req.prefix, req.suffix, multiline)
+        text = postprocess(reindent(gen.text, indent), req.prefix, req.suffix, multiline)
         if gen.stop_reason == "cancelled":
             text = ""
         elif gen.stop_reason != "timeout":

@@ -87,6 +87,27 @@ def block_end(text: str, prefix: str) -> int:
     return len(text)
 
 
+def indent_to_strip(prefix: str) -> str:
+    """The cursor line's indentation when the line holds nothing else.
+
+    Such trailing whitespace is left out of the prompt: BPE models tokenize indentation
+    together with the code after it, so a prompt ending in spaces gets odd continuations.
+    The model then writes the indentation itself, and `reindent` takes it off again.
+    """
+    before = prefix[prefix.rfind("\n") + 1 :]
+    return before if before and not before.strip() else ""
+
+
+def reindent(text: str, indent: str) -> str:
+    """Drop leading blank lines and the cursor line's indentation from the first line."""
+    if not indent:
+        return text
+    text = text.lstrip("\n")
+    if text.startswith(indent):
+        return text[len(indent) :]
+    return text.lstrip(" \t")
+
+
 def postprocess(text: str, prefix: str, suffix: str, multiline: bool) -> str:
     if not text or not text.strip():
         return ""
