@@ -269,3 +269,58 @@ class CompletionFeedback:
     character: int = -1
     #: Characters accepted when only part was taken (word/line acceptance); -1 = all.
     accepted_chars: int = -1
+
+
+# -- prompt history (server/history) ----------------------------------------------------
+@define
+class HistoryListParams:
+    limit: int = 50
+    offset: int = 0
+    kind: str | None = None
+    #: Only entries of this workspace (or below it); None lists every workspace.
+    workspace: str | None = None
+    #: Unix time: only entries at or after it.
+    since: float | None = None
+    private: bool | None = None
+    conversation_id: str | None = None
+
+
+@define
+class HistorySearchParams:
+    query: str
+    limit: int = 50
+    kind: str | None = None
+    workspace: str | None = None
+
+
+@define
+class HistoryShowParams:
+    id: int
+
+
+@define
+class HistoryPrivateParams:
+    ids: list[int]
+    private: bool = True
+
+
+@define
+class HistoryDeleteParams:
+    """Delete by `ids`, by filter (kind/workspace/before/query), or `all`; never by nothing."""
+
+    ids: list[int] | None = None
+    all: bool = False
+    kind: str | None = None
+    workspace: str | None = None
+    before: float | None = None
+    query: str | None = None
+    vacuum: bool = False
+
+
+@define
+class HistoryExportParams:
+    #: A local file to write (JSONL); private entries are never written.
+    path: str
+    kind: str | None = None
+    workspace: str | None = None
+    since: float | None = None
