@@ -147,6 +147,7 @@ def test_attaches_and_settings_round_trip(nvim_run, workspace: Path) -> None:  #
         {
             "file": str(file),
             "opts": {"completion": {"max_tokens": 17}, "context": {"deadlineMs": 250}},
+            "reopts": {"completion": {"max_tokens": 33}},
         },
     ).ok()
     assert run.data["root_dir"] == str(workspace)
@@ -172,6 +173,11 @@ def test_attaches_and_settings_round_trip(nvim_run, workspace: Path) -> None:  #
     ):
         assert expected in health, health
     assert "ERROR" not in health, health
+    # setup() again: the running server got the new settings, without a restart.
+    after = run.data["settings_after_resetup"]["settings"]
+    assert after["completion"]["max_tokens"] == 33
+    assert after["context"]["deadline_ms"] == 250
+    assert run.data["same_client_after_resetup"] is True
 
 
 @requires_nvim
@@ -627,3 +633,35 @@ def test_ghost_text_appears_and_tab_accepts_it(  # type: ignore[no-untyped-def]
     assert accepted["uri"] == file.as_uri() and accepted["line"] == 1 and accepted["character"] == 4
     # Without a suggestion <Tab> falls back to a plain Tab.
     assert run.data["plain_tab_line"] == "x\ty"
+
+
+@requires_nvim
+def test_a_keystroke_cancels_a_slow_suggestion(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path, tmp_path: Path
+) -> None:
+    from tests.tinymodel import build_tiny_gguf
+
+    # A model that never stops: each suggestion runs to max_tokens (seconds on 2 cores).
+    slow = build_tiny_gguf(tmp_path / "slow.gguf", end="loop")
+    file = _source(workspace, text="def add(a, b):\n    \n")
+    run = nvim_run(
+        "slow",
+        {
+            "file": str(file),
+            "line": 2,
+            "opts": {
+                "model": {"path": str(slow)},
+                "completion": {"max_tokens": 2048, "multiline": "never", "cache_size": 0},
+            },
+        },
+        timeout=150,
+    ).ok()
+    # The editor took the keystroke while the first suggestion was still being generated.
+    assert run.data["first_done_before_typing"] is False
+    assert run.data["typed_while_pending"] == "    x"
+    # That stale request was cancelled: no suggestion from it ever reached the screen.
+    first = run.data["first"]
+    assert first["done"] is False or first.get("items") == 0 or first.get("err"), first
+    # The suggestion for the latest text came afterwards, at the new cursor column.
+    assert run.data["last"]["character"] == 5
+    assert run.data["ghost"], run.logs()

@@ -7,6 +7,7 @@ local P = H.params
 require('stead').setup(P.opts)
 H.step('setup done')
 vim.cmd.edit(P.file)
+local file_buf = vim.api.nvim_get_current_buf()
 local client = H.client(0)
 H.step('attached')
 H.data('root_dir', client.root_dir)
@@ -31,3 +32,11 @@ H.wait(function()
     and table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n'):find('running servers', 1, true)
 end, 30000, 'the health report')
 H.data('health', table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n'))
+
+-- Calling setup() again sends the new settings to the running server (no restart).
+require('stead').setup(vim.tbl_deep_extend('force', P.opts or {}, P.reopts or {}))
+-- (the notification is sent before the request below, and the server handles them in order)
+local _, after = H.request(client, 'stead/settings', {})
+H.data('settings_after_resetup', after)
+local now = vim.lsp.get_clients({ name = 'stead', bufnr = file_buf })[1]
+H.data('same_client_after_resetup', now ~= nil and now.id == client.id)
