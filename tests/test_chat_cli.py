@@ -76,3 +76,20 @@ def test_chat_keeps_one_conversation_until_new(xdg: dict[str, str], workspace: P
     store = ChatStore(Path(xdg["XDG_DATA_HOME"]) / "stead" / "chat.sqlite3")
     convs = store.list()
     assert sorted(c.turns for c in convs) == [1, 2]
+
+
+def test_every_chat_prompt_is_recorded_in_history(xdg: dict[str, str], workspace: Path, tiny_model: Path) -> None:
+    (workspace / "config.py").write_text(CONFIG_PY)
+    r = stead("ask", "what does `load_config` return?", "--json", "--model", str(tiny_model),
+              "--file", "config.py:5", cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    from server.history import HistoryStore
+
+    with HistoryStore(Path(xdg["XDG_DATA_HOME"]) / "stead" / "history.sqlite3") as store:
+        (entry,) = store.list(kind="chat")
+    assert entry.conversation_id == result["conversation_id"]
+    assert entry.route == "local" and entry.outcome == "answered"
+    assert "what does `load_config` return?" in entry.prompt
+    assert entry.response.startswith(TINY_OUTPUT)
+    assert any(f.path.endswith("config.py") and f.start_line == 4 for f in entry.files)

@@ -66,7 +66,7 @@ def run_turn(
     chat_budget: int = 1200,
     cancel: threading.Event | None = None,
     on_text: Callable[[str], None] | None = None,
-    record: Callable[[TurnResult], None] | None = None,
+    record: Callable[[TurnResult], object] | None = None,
     on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
 ) -> TurnResult:
     """Answer `question` in a conversation with the local model, streaming to `on_text`."""

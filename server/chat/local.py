@@ -123,7 +123,9 @@ class LocalChat:
             cancel=cancel,
             on_text=on_text,
             on_selection=on_selection,
-            record=lambda r: record_turn(s.history.enabled, self.dirs.history_db, r),
+            record=lambda r: record_turn(
+                s.history.enabled, self.dirs.history_db, r, workspace=str(self.root)
+            ),
         )
 
     def close(self) -> None:

@@ -266,5 +266,9 @@ def _backend(ls: SteadServer) -> Any:
 
 def _record(ls: SteadServer, result: Any) -> None:
     from server.chat.record import record_turn
+    from server.context import service
 
-    record_turn(ls.settings.history.enabled, ls.dirs.history_db, result)
+    root = service.root_of(ls)
+    record_turn(
+        ls.settings.history.enabled, ls.dirs.history_db, result, workspace=str(root or "")
+    )
