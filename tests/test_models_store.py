@@ -39,7 +39,7 @@ def test_embedded_default_is_installed_patched_and_verified(xdg: dict[str, str])
     with path.open("r+b") as f:
         f.seek(5000)
         f.write(b"\xff\xff")
-    (name, ok, message), = store.verify(d)
+    ((_name, ok, message),) = store.verify(d)
     assert not ok and "re-add" in message
 
 

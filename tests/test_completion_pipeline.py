@@ -1,0 +1,235 @@
+"""The completion pipeline's pure parts (table-driven) and the engine on a tiny real model."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import attrs
+import pytest
+
+from server.backends.gpt4all_backend import Gpt4AllBackend
+from server.completion.budget import clip_prefix, clip_suffix
+from server.completion.cache import CompletionCache
+from server.completion.engine import Engine, Inflight
+from server.completion.postprocess import (
+    block_end,
+    indent_to_strip,
+    is_multiline,
+    postprocess,
+    reindent,
+)
+from server.completion.prompt import comment_prefix, render_snippets
+from server.completion.types import CompletionRequest, Snippet
+from server.settings import Settings
+
+try:
+    from tinymodel import DEFAULT_OUTPUT
+except ImportError:  # pragma: no cover
+    from tests.tinymodel import DEFAULT_OUTPUT
+
+
+def words(text: str) -> int:
+    """A transparent counter for budget tests: one token per whitespace-separated word."""
+    return len(text.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "expected"),
+    [
+        ("a b\nc d\ne f", 4, "c d\ne f"),  # whole lines, nearest the cursor first
+        ("a b\nc d\ne f", 100, "a b\nc d\ne f"),
+        ("a b c d e f g", 3, " e f g"),  # the cursor line alone is too long: its tail
+        ("", 10, ""),
+        ("a b", 0, ""),
+    ],
+)
+def test_clip_prefix(text: str, budget: int, expected: str) -> None:
+    assert clip_prefix(text, budget, words) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "expected"),
+    [
+        ("a b\nc d\ne f", 4, "a b\nc d\n"),
+        ("a b c d e f g", 3, "a b c"),
+        ("a b\nc", 100, "a b\nc"),
+        ("a", 0, ""),
+    ],
+)
+def test_clip_suffix(text: str, budget: int, expected: str) -> None:
+    assert clip_suffix(text, budget, words).rstrip(" ") == expected
+
+
+def test_clip_huge_line_looks_at_a_window_only() -> None:
+    calls: list[int] = []
+
+    def count(t: str) -> int:
+        calls.append(len(t))
+        return len(t)  # one token per character
+
+    out = clip_prefix("x" * 10_000_000, 100, count)
+    assert out == "x" * 100
+    assert max(calls) <= 800  # never counted the 10 MB
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "mode", "multi"),
+    [
+        ("def f():\n    ", "\n", "auto", True),  # blank indented line
+        ("def f():", "\n", "auto", True),  # after an opener
+        ("x = foo(", ")\n", "auto", True),  # only closers after the cursor
+        ("x = fo", "o(1)\n", "auto", False),  # mid-line
+        ("x = 1", "\n", "auto", False),  # end of a finished statement
+        ("x = 1", "\n", "always", True),
+        ("def f():", "\n", "never", False),
+    ],
+)
+def test_is_multiline(prefix: str, suffix: str, mode: str, multi: bool) -> None:
+    assert is_multiline(prefix, suffix, mode) is multi  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "suffix", "multi", "expected"),
+    [
+        # single line: stop at the end of the line
+        ("foo(1)\nbar()", "x = ", "\n", False, "foo(1)"),
+        # the closing bracket the line already has is not repeated
+        ("a, b)", "f(", ")\n", False, "a, b"),
+        ("value\")", "print(\"", "\")\n", False, "value"),
+        # only repeating the next line of the file: dropped
+        ("return x", "def f(x):\n    ", "\n    return x\n", True, ""),
+        # block ends where indentation returns to the outer level
+        ("if x:\n        y()\n    z()\nq()", "def f():\n    ", "\n", True,
+         "if x:\n        y()\n    z()"),
+        # after an opener, the body ends at the first line not indented deeper
+        ("\n    return 1\ndef g():", "def f():", "\n", True, "\n    return 1"),
+        # stops before re-writing what follows the cursor
+        ("a = 1\n    b = 2\n    c = 3", "def f():\n    ", "\n    c = 3\n", True,
+         "a = 1\n    b = 2"),
+        # two blank lines end a suggestion
+        ("a = 1\n\n\nb = 2", "", "", True, "a = 1"),
+        # whitespace or nothing: no suggestion
+        ("   \n  ", "x = ", "\n", False, ""),
+        ("", "x = ", "\n", False, ""),
+        # a model that wants a new line where only this line may be finished
+        ("\nfoo", "x = 1", " + y\n", False, ""),
+    ],
+)
+def test_postprocess(text: str, prefix: str, suffix: str, multi: bool, expected: str) -> None:
+    assert postprocess(text, prefix, suffix, multi) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "indent", "expected"),
+    [
+        ("        return 1", "        ", "return 1"),
+        ("\n    x\n    y", "    ", "x\n    y"),
+        ("  x", "    ", "x"),  # dedented by the model: no negative indent
+        ("x", "", "x"),
+    ],
+)
+def test_reindent(text: str, indent: str, expected: str) -> None:
+    assert reindent(text, indent) == expected
+
+
+def test_indent_to_strip_and_block_end() -> None:
+    assert indent_to_strip("def f():\n    ") == "    "
+    assert indent_to_strip("x = 1") == ""
+    assert block_end("a\nb\n", "") == len("a\nb\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "lang", "comment"),
+    [("a.py", "", "#"), ("a.ts", "", "//"), ("q.sql", "", "--"), ("x", "python", "#"),
+     ("Makefile", "", "#"), ("a.rs", "rust", "//")],
+)
+def test_comment_prefix(path: str, lang: str, comment: str) -> None:
+    assert comment_prefix(path, lang) == comment
+
+
+def test_render_snippets_within_budget() -> None:
+    snippets = [
+        Snippet("util.py", 1, 2, "def helper():\n    return 1", "definition"),
+        Snippet("big.py", 1, 99, "x " * 500, "similar"),  # over budget: skipped
+        Snippet("c.py", 5, 5, "C = 3", "recent"),
+    ]
+    out = render_snippets(snippets, 20, words, "#")
+    assert out == (
+        "# util.py:1-2\n# def helper():\n#     return 1\n# c.py:5-5\n# C = 3\n"
+    )
+
+
+def test_cache_lru_and_typed_ahead() -> None:
+    cache = CompletionCache(size=2)
+    cache.put("a", "1")
+    cache.put("b", "2")
+    assert cache.get("a") == "1"
+    cache.put("c", "3")  # evicts "b", the least recently used
+    assert cache.get("b") is None and cache.get("a") == "1"
+    cache.shown("m", "def f():\n    ", "\n", "return a + b")
+    assert cache.typed_ahead("m", "def f():\n    ret", "\n") == "urn a + b"
+    assert cache.typed_ahead("m", "def f():\n    return a +", "\n") == " b"
+    assert cache.typed_ahead("m", "def f():\n    rex", "\n") is None  # diverged
+    assert cache.typed_ahead("m", "def f():\n    ret", "\nchanged") is None  # suffix changed
+    assert cache.typed_ahead("other", "def f():\n    ret", "\n") is None  # other model
+    assert cache.typed_ahead("m", "def f():\n    return a + b", "\n") is None  # all typed
+
+
+def test_inflight_newer_cancels_older() -> None:
+    inflight = Inflight()
+    first = inflight.start("doc")
+    second = inflight.start("doc")
+    other = inflight.start("other")
+    assert first.is_set() and not second.is_set() and not other.is_set()
+    inflight.finish("doc", first)  # a finished older request does not drop the newer one
+    inflight.cancel("doc")
+    assert second.is_set()
+
+
+@pytest.fixture(scope="module")
+def engine_and_backend(tiny_model: Path) -> tuple[Engine, Gpt4AllBackend]:
+    b = Gpt4AllBackend(tiny_model, n_threads=1, n_ctx=512)
+    return Engine(lambda: b), b
+
+
+def test_engine_model_cache_and_typed_ahead(
+    engine_and_backend: tuple[Engine, Gpt4AllBackend],
+) -> None:
+    engine, _ = engine_and_backend
+    s = Settings()
+    req = CompletionRequest("def add(a, b):\n    ", "\n\nprint(add(1, 2))\n", "calc.py")
+    first = engine.complete(req, s)
+    assert (first.text, first.source, first.multiline) == (DEFAULT_OUTPUT, "model", True)
+    assert first.completion_tokens == 4 and first.prompt
+    again = engine.complete(req, s)
+    assert (again.text, again.source, again.completion_tokens) == (DEFAULT_OUTPUT, "cache", 0)
+    typed = engine.complete(attrs.evolve(req, prefix=req.prefix + "retu"), s)
+    assert (typed.text, typed.source) == ("rn a + b", "typed")
+    typed_more = engine.complete(attrs.evolve(req, prefix=req.prefix + "return a"), s)
+    assert (typed_more.text, typed_more.source) == (" + b", "typed")
+
+
+def test_engine_with_snippets_and_disabled(
+    engine_and_backend: tuple[Engine, Gpt4AllBackend],
+) -> None:
+    engine, _ = engine_and_backend
+    s = Settings()
+    req = CompletionRequest(
+        "y = ", "\n", "m.py", "python", (Snippet("lib.py", 3, 3, "def helper(): ...", "def"),)
+    )
+    result = engine.complete(req, s)
+    assert result.text == DEFAULT_OUTPUT
+    assert result.prompt.startswith("# lib.py:3-3\n# def helper(): ...\ny = ")
+    off = attrs.evolve(s, completion=attrs.evolve(s.completion, enabled=False))
+    assert engine.complete(req, off).source == "disabled"
+
+
+def test_engine_cancelled_request_returns_nothing(
+    engine_and_backend: tuple[Engine, Gpt4AllBackend],
+) -> None:
+    engine, _ = engine_and_backend
+    cancel = threading.Event()
+    cancel.set()
+    result = engine.complete(CompletionRequest("zz = ", "\n"), Settings(), cancel)
+    assert result.text == "" and result.stop_reason == "cancelled"
