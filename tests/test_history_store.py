@@ -312,3 +312,20 @@ def test_concurrent_writers_from_several_processes(db: Path) -> None:
     store = HistoryStore(db)
     assert store.count() == 160
     assert len({e.id for e in store.list(limit=500)}) == 160
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "kept"),
+    [
+        ("completion", "stop", "shown"),
+        ("completion", "cache", "shown"),
+        ("chat", "length", "answered"),
+        ("chat", "cancelled", "failed"),
+        ("escalation", "refused", "refused"),
+        ("chat", "accepted", "accepted"),
+    ],
+)
+def test_stop_reasons_become_outcomes(db: Path, kind: str, given: str, kept: str) -> None:
+    entry_id = record(Entry(kind=kind, prompt="p", outcome=given), db)
+    assert entry_id is not None
+    assert open_store(db).get(entry_id).outcome == kept  # type: ignore[union-attr]

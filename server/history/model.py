@@ -13,6 +13,22 @@ KINDS = ("completion", "chat", "escalation")
 OUTCOMES = ("shown", "accepted", "rejected", "answered", "refused", "failed")
 
 
+_FAILED = ("cancel", "error", "timeout", "abort", "fail")
+
+
+def normalize_outcome(kind: str, outcome: str) -> str:
+    """Callers sometimes pass a model's stop reason ("stop", "length", "cache", "cancelled");
+    keep the entry with the outcome it means rather than losing it."""
+    if outcome in OUTCOMES:
+        return outcome
+    low = (outcome or "").lower()
+    if any(word in low for word in _FAILED):
+        return "failed"
+    if "refus" in low or "declin" in low:
+        return "refused"
+    return "shown" if kind == "completion" else "answered"
+
+
 @frozen
 class FileRange:
     """A file and the 1-based line range of it that went into the prompt (0, 0 = whole)."""

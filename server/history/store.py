@@ -34,7 +34,7 @@ import attrs
 from attrs import frozen
 
 from server.history import schema
-from server.history.model import OUTCOMES, Entry, FileRange, StoredEntry
+from server.history.model import OUTCOMES, Entry, FileRange, StoredEntry, normalize_outcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -320,7 +320,8 @@ class HistoryStore:
         counts: dict[str, int] = {}
         for f in (*prompt.findings, *response.findings):
             counts[f.kind] = counts.get(f.kind, 0) + 1
-        stored = attrs.evolve(entry, prompt=prompt.text, response=response.text)
+        stored = attrs.evolve(entry, prompt=prompt.text, response=response.text,
+                              outcome=normalize_outcome(entry.kind, entry.outcome))
         return self._run(
             lambda conn: self._add(conn, stored, counts, time.time() if ts is None else ts)
         )
