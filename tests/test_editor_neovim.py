@@ -510,6 +510,10 @@ def test_refusing_consent_sends_nothing(  # type: ignore[no-untyped-def]
     records = _audit(xdg)
     assert [r["outcome"] for r in records] == ["refused"], records
     assert records[0]["provider"] == "fake" and records[0]["manifest_sha256"]
+    # :SteadAudit shows the verified chain with the refusal in it.
+    audit = run.data["audit"]
+    assert audit[0] == "# audit log: verified, 1 records, chain intact", audit
+    assert any("refused" in line and "fake/fake-model" in line for line in audit), audit
 
 
 @requires_nvim
@@ -599,6 +603,12 @@ def test_ask_streams_an_answer_with_its_manifest(  # type: ignore[no-untyped-def
     ids = run.data["conversation_ids"]
     assert len(ids) == 2 and ids[0] == ids[1]
     assert "## and then?" in run.data["chat2"]
+    # Both questions are in the local history; <CR> on one opens its prompt and response.
+    rows = [line for line in run.data["history"] if line.startswith("#")]
+    assert len([r for r in rows if " chat " in r]) == 2, run.data["history"]
+    entry = "\n".join(run.data["entry"])
+    assert "kind: chat" in entry and "## prompt" in entry and "## response" in entry
+    assert "return a + b" in entry
 
 
 # -- ghost text on the tiny model ----------------------------------------------------------

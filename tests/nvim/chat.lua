@@ -47,3 +47,28 @@ H.wait(function()
 end, 45000, 'the second answer')
 H.data('chat2', vim.api.nvim_buf_get_lines(buf, 0, -1, false))
 H.data('conversation_ids', chat.conversation_ids)
+
+-- The question is in the local history: :SteadHistory lists it, <CR> opens it.
+vim.cmd('SteadHistory')
+local hist = H.wait(function()
+  local b = vim.fn.bufnr('stead://history')
+  return b ~= -1 and vim.api.nvim_buf_line_count(b) > 2 and b
+end, 15000, 'the history list')
+local lines = vim.api.nvim_buf_get_lines(hist, 0, -1, false)
+H.data('history', lines)
+vim.api.nvim_set_current_win(vim.fn.bufwinid(hist))
+for i, line in ipairs(lines) do
+  if line:match('^#%d+') then
+    vim.api.nvim_win_set_cursor(0, { i, 0 })
+    break
+  end
+end
+H.feed('<CR>', 50)
+local entry = H.wait(function()
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b):match('^stead://history/%d+$') then
+      return b
+    end
+  end
+end, 15000, 'the history entry')
+H.data('entry', vim.api.nvim_buf_get_lines(entry, 0, -1, false))

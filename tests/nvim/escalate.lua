@@ -53,3 +53,11 @@ H.sleep(200)
 H.data('prompts', prompts)
 local review = vim.fn.bufnr('stead://escalate')
 H.data('review', review ~= -1 and vim.api.nvim_buf_get_lines(review, 0, -1, false) or {})
+
+-- :SteadAudit verifies the chain and lists what was sent or refused.
+vim.cmd('SteadAudit')
+local audit = H.wait(function()
+  local b = vim.fn.bufnr('stead://audit')
+  return b ~= -1 and vim.api.nvim_buf_line_count(b) > 2 and b
+end, 15000, 'the audit buffer')
+H.data('audit', vim.api.nvim_buf_get_lines(audit, 0, -1, false))

@@ -115,20 +115,25 @@ function M.search(query)
   end)
 end
 
---- One line per history entry.
+--- One line per history entry: id, time, kind, model, outcome, summary.
 function M.history_lines(entries)
   local lines = {}
   for _, e in ipairs(entries or {}) do
-    local id = get(e, 'id') or '?'
-    local when = get(e, 'created') or get(e, 'time') or get(e, 'ts') or ''
+    local when = get(e, 'ts') or get(e, 'created') or ''
     if type(when) == 'number' then
       when = os.date('%Y-%m-%d %H:%M', math.floor(when))
     end
-    local kind = get(e, 'kind') or get(e, 'route') or ''
-    local model = get(e, 'model') or ''
-    local text = get(e, 'prompt') or get(e, 'summary') or get(e, 'question') or ''
+    local text = get(e, 'summary') or get(e, 'prompt') or ''
     text = vim.split(tostring(text), '\n', { plain = true })[1]
-    lines[#lines + 1] = ('#%s  %s  %s  %s  %s'):format(id, when, kind, model, text)
+    lines[#lines + 1] = ('#%s  %s  %-10s %-14s %-9s %s%s'):format(
+      tostring(get(e, 'id') or '?'),
+      when,
+      get(e, 'kind') or '',
+      get(e, 'model') or '',
+      get(e, 'outcome') or '',
+      get(e, 'private') and '[private] ' or '',
+      text
+    )
   end
   if #lines == 0 then
     lines = { '(no history yet)' }
@@ -136,39 +141,62 @@ function M.history_lines(entries)
   return lines
 end
 
+--- The lines of one entry: its fields, the files it used, then prompt and response.
+function M.entry_lines(entry)
+  local lines = {}
+  for _, key in ipairs({ 'id', 'ts', 'kind', 'route', 'model', 'outcome', 'private', 'workspace', 'prompt_tokens', 'completion_tokens', 'latency_ms' }) do
+    local v = get(entry, key)
+    if key == 'ts' and type(v) == 'number' then
+      v = os.date('%Y-%m-%d %H:%M:%S', math.floor(v))
+    end
+    if v ~= nil then
+      lines[#lines + 1] = ('%s: %s'):format(key, tostring(v))
+    end
+  end
+  local files = get(entry, 'files') or {}
+  if #files > 0 then
+    lines[#lines + 1] = 'files:'
+    for _, f in ipairs(files) do
+      lines[#lines + 1] = ('  %s:%s-%s'):format(get(f, 'path') or '?', tostring(get(f, 'start_line') or '?'), tostring(get(f, 'end_line') or '?'))
+    end
+  end
+  local redactions = get(entry, 'redactions')
+  if type(redactions) == 'table' and next(redactions) then
+    local parts = {}
+    for kind, n in pairs(redactions) do
+      parts[#parts + 1] = ('%s %s'):format(tostring(n), kind)
+    end
+    table.sort(parts)
+    lines[#lines + 1] = 'redactions: ' .. table.concat(parts, ', ')
+  end
+  for _, key in ipairs({ 'prompt', 'response' }) do
+    local v = get(entry, key)
+    if v ~= nil then
+      lines[#lines + 1] = ''
+      lines[#lines + 1] = '## ' .. key
+      vim.list_extend(lines, ui.lines(v))
+    end
+  end
+  return lines
+end
+
 local function show_entry(id)
-  stead.request('stead/history/show', { id = tonumber(id) or id }, function(result)
+  stead.request('stead/history/show', { id = tonumber(id) }, function(entry)
     local buf = ui.buffer('history/' .. tostring(id))
-    local lines = {}
-    local entry = get(result, 'entry') or result or {}
-    for _, key in ipairs({ 'id', 'created', 'kind', 'route', 'model', 'outcome', 'tokens', 'latency_ms' }) do
-      local v = get(entry, key)
-      if v ~= nil then
-        lines[#lines + 1] = ('%s: %s'):format(key, type(v) == 'table' and vim.inspect(v) or tostring(v))
-      end
-    end
-    for _, key in ipairs({ 'prompt', 'response', 'answer' }) do
-      local v = get(entry, key)
-      if v ~= nil then
-        lines[#lines + 1] = ''
-        lines[#lines + 1] = '## ' .. key
-        vim.list_extend(lines, ui.lines(v))
-      end
-    end
-    ui.set_lines(buf, lines)
+    ui.set_lines(buf, M.entry_lines(entry or {}))
     ui.show(buf, true)
   end)
 end
 
 local function open_list(method, params, title)
   stead.request(method, params, function(result)
-    local entries = get(result, 'entries') or get(result, 'items') or result or {}
+    local entries = get(result, 'entries') or {}
     local buf = ui.buffer('history', 'stead-history')
     local lines = { title, '' }
     vim.list_extend(lines, M.history_lines(entries))
     ui.set_lines(buf, lines)
     vim.keymap.set('n', '<CR>', function()
-      local id = vim.api.nvim_get_current_line():match('^#(%S+)')
+      local id = vim.api.nvim_get_current_line():match('^#(%d+)')
       if id then
         show_entry(id)
       end
@@ -177,54 +205,92 @@ local function open_list(method, params, title)
   end)
 end
 
---- :SteadHistory [list [N] | search {text} | show {id} | delete {id} | private on|off | export {file}]
+local HISTORY_USAGE = 'usage: :SteadHistory [list [N] | search {text} | show {id} | '
+  .. 'private {id} [off] | delete {id}|all | export {file}]'
+
+--- :SteadHistory [list [N] | search {text} | show {id} | private {id} [off] | delete {id}|all | export {file}]
 function M.history(fargs)
   local sub = fargs[1] or 'list'
   local rest = table.concat(vim.list_slice(fargs, 2), ' ')
+  local id = tonumber(fargs[2])
   if sub == 'list' then
-    open_list('stead/history/list', { limit = tonumber(fargs[2]) or 50 }, '# stead history (<CR> opens an entry)')
+    open_list(
+      'stead/history/list',
+      { limit = tonumber(fargs[2]) or 100 },
+      '# stead history, newest first (<CR> opens an entry)'
+    )
   elseif sub == 'search' and rest ~= '' then
     open_list('stead/history/search', { query = rest }, ('# stead history matching %q'):format(rest))
-  elseif sub == 'show' and rest ~= '' then
-    show_entry(rest)
-  elseif sub == 'delete' and rest ~= '' then
-    local id = rest == 'all' and 'all' or tonumber(rest)
-    local choice = vim.fn.confirm(('Delete history %s?'):format(rest == 'all' and 'entirely' or ('entry #' .. rest)), '&Yes\n&No', 2)
-    if choice == 1 then
-      local params = id == 'all' and { all = true } or { ids = { id } }
+  elseif sub == 'show' and id then
+    show_entry(id)
+  elseif sub == 'private' and id then
+    local private = fargs[3] ~= 'off'
+    stead.request('stead/history/private', { ids = { id }, private = private }, function()
+      stead.notify(('entry #%d is %s'):format(id, private and 'private (never exported or sent)' or 'no longer private'))
+    end)
+  elseif sub == 'delete' and (id or rest == 'all') then
+    local what = id and ('entry #' .. id) or 'ALL history'
+    if vim.fn.confirm(('Delete %s?'):format(what), '&Yes\n&No', 2) == 1 then
+      local params = id and { ids = { id } } or { all = true }
       stead.request('stead/history/delete', params, function(result)
-        stead.notify(('deleted %s'):format(tostring(get(result, 'deleted') or rest)))
+        stead.notify(('deleted %s entr%s'):format(tostring(get(result, 'deleted') or 0), get(result, 'deleted') == 1 and 'y' or 'ies'))
       end)
     end
-  elseif sub == 'private' and (rest == 'on' or rest == 'off') then
-    stead.request('stead/history/private', { enabled = rest == 'on' }, function()
-      stead.notify(rest == 'on' and 'private mode: nothing is recorded until :SteadHistory private off' or 'private mode off')
-    end)
   elseif sub == 'export' and rest ~= '' then
     local path = vim.fn.fnamemodify(vim.fn.expand(rest), ':p')
     stead.request('stead/history/export', { path = path }, function(result)
-      stead.notify(('history exported to %s'):format(get(result, 'path') or path))
+      stead.notify(('exported %s entries to %s'):format(tostring(get(result, 'count') or '?'), get(result, 'path') or path))
     end)
   else
-    stead.notify(
-      'usage: :SteadHistory [list [N] | search {text} | show {id} | delete {id|all} | private on|off | export {file}]',
-      vim.log.levels.ERROR
-    )
+    stead.notify(HISTORY_USAGE, vim.log.levels.ERROR)
   end
 end
 
-function M.audit()
-  stead.request('stead/audit/verify', {}, function(result)
-    local ok = get(result, 'ok')
-    local n = get(result, 'entries') or get(result, 'count')
-    if ok == false then
-      stead.notify(
-        ('the audit log does NOT verify: %s'):format(tostring(get(result, 'error') or get(result, 'problem') or vim.inspect(result))),
-        vim.log.levels.ERROR
-      )
-    else
-      stead.notify(('audit log verified%s'):format(n and (' (' .. tostring(n) .. ' entries)') or ''))
+--- Audit records as lines: time, outcome, provider/model, tokens, what was sent.
+function M.audit_lines(verified, records)
+  local lines = {}
+  if get(verified, 'ok') then
+    lines[1] = ('# audit log: verified, %d records, chain intact'):format(get(verified, 'records') or 0)
+  else
+    lines[1] = '# audit log: DOES NOT VERIFY'
+    for _, p in ipairs(get(verified, 'problems') or {}) do
+      lines[#lines + 1] = '  ! ' .. tostring(p)
     end
+  end
+  lines[#lines + 1] = ''
+  for _, r in ipairs(records or {}) do
+    local items = get(r, 'items')
+    lines[#lines + 1] = ('%s  %-8s %s/%s%s%s'):format(
+      tostring(get(r, 'time') or ''),
+      tostring(get(r, 'outcome') or ''),
+      tostring(get(r, 'provider') or '-'),
+      tostring(get(r, 'model') or '-'),
+      get(r, 'tokens') and (' ' .. tostring(get(r, 'tokens')) .. ' tokens') or '',
+      type(items) == 'table' and #items > 0 and ('  ' .. table.concat(items, ', ')) or ''
+    )
+    local detail = get(r, 'detail')
+    if detail and detail ~= '' then
+      lines[#lines + 1] = '    ' .. tostring(detail)
+    end
+  end
+  if #(records or {}) == 0 then
+    lines[#lines + 1] = '(nothing has ever been sent or refused)'
+  end
+  return lines
+end
+
+function M.audit()
+  stead.request('stead/audit/verify', {}, function(verified)
+    stead.request('stead/audit/list', { limit = 200 }, function(list)
+      local buf = ui.buffer('audit')
+      ui.set_lines(buf, M.audit_lines(verified, get(list, 'records') or {}))
+      ui.show(buf, false)
+      if get(verified, 'ok') then
+        stead.notify(('audit log verified (%d records)'):format(get(verified, 'records') or 0))
+      else
+        stead.notify('the audit log does NOT verify: ' .. table.concat(get(verified, 'problems') or {}, '; '), vim.log.levels.ERROR)
+      end
+    end)
   end)
 end
 
