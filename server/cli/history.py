@@ -132,7 +132,7 @@ def _line(e: StoredEntry) -> str:
 
 
 def _print_entries(entries: list[StoredEntry], as_json: bool) -> None:
-    from server.handlers.history import entry_json
+    from server.history.model import entry_json
 
     if as_json:
         print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=1))
@@ -182,8 +182,8 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from server.handlers.history import entry_json
     from server.history import HistoryError
+    from server.history.model import entry_json
 
     try:
         store = _store()
@@ -314,7 +314,7 @@ def run_commit(args: argparse.Namespace) -> int:
     except (GitError, HistoryError) as exc:
         return _fail(exc)
     if args.json:
-        from server.handlers.history import entry_json
+        from server.history.model import entry_json
 
         print(json.dumps([{"confidence": lk.confidence, "reason": lk.reason,
                            "entry": entry_json(lk.entry)} for lk in links], indent=1))

@@ -17,9 +17,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from server import protocol
+from server.history.model import entry_json
 
 if TYPE_CHECKING:
-    from server.history import HistoryStore, StoredEntry
+    from server.history import HistoryStore
     from server.lsp import SteadServer
 
 log = logging.getLogger(__name__)
@@ -33,23 +34,6 @@ _announce_lock = threading.Lock()
 class HistoryRequestFailed(JsonRpcException):
     def __init__(self, message: str) -> None:
         super().__init__(message=message, code=REQUEST_FAILED)
-
-
-def entry_json(e: StoredEntry, *, full: bool = False) -> dict[str, Any]:
-    """An entry for a client: summary fields always, the text only when asked."""
-    out: dict[str, Any] = {
-        "id": e.id, "ts": e.ts, "kind": e.kind, "workspace": e.workspace, "model": e.model,
-        "route": e.route, "outcome": e.outcome, "private": e.private,
-        "prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens,
-        "latency_ms": e.latency_ms, "conversation_id": e.conversation_id,
-        "files": [{"path": f.path, "start_line": f.start_line, "end_line": f.end_line}
-                  for f in e.files],
-        "redactions": dict(e.redactions), "summary": e.summary(), "truncated": e.truncated,
-    }
-    if full:
-        out["prompt"] = e.prompt
-        out["response"] = e.response
-    return out
 
 
 def _store(ls: SteadServer) -> HistoryStore:

@@ -148,3 +148,20 @@ def _content_uid(kind: str, ts: float, prompt: str, response: str) -> str:
     """Lines written by hand have no uid: derive one so importing twice adds nothing."""
     data = json.dumps([kind, ts, prompt, response]).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()[:32]
+
+
+def entry_json(e: StoredEntry, *, full: bool = False) -> dict[str, Any]:
+    """An entry for a client: summary fields always, the text only when asked."""
+    out: dict[str, Any] = {
+        "id": e.id, "ts": e.ts, "kind": e.kind, "workspace": e.workspace, "model": e.model,
+        "route": e.route, "outcome": e.outcome, "private": e.private,
+        "prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens,
+        "latency_ms": e.latency_ms, "conversation_id": e.conversation_id,
+        "files": [{"path": f.path, "start_line": f.start_line, "end_line": f.end_line}
+                  for f in e.files],
+        "redactions": dict(e.redactions), "summary": e.summary(), "truncated": e.truncated,
+    }
+    if full:
+        out["prompt"] = e.prompt
+        out["response"] = e.response
+    return out
