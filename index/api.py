@@ -1,0 +1,427 @@
+"""The workspace index as the rest of stead sees it: open, refresh, search, status.
+
+`open_index` gives a `WorkspaceIndex` for one workspace root; every method is blocking and
+thread-safe, meant to run off the editor's event loop.  Full-text search works as soon as
+the first files are written; vectors fill in behind it and hybrid search uses them once
+they exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from attrs import field, frozen
+
+from index import chunking, embed, walk
+from index.fusion import rrf
+from index.plan import plan_refresh
+from index.store import FILE_KIND, Store, glob_to_like, repr_sql
+from server.paths import workspace_key
+from server.settings import IndexSettings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+Mode = Literal["hybrid", "fts", "vector"]
+#: Files written per commit during a bulk refresh (one file per commit on small refreshes).
+BATCH_FILES = 200
+BATCH_ROWS = 4000
+EMBED_BATCH = 256
+
+
+@frozen
+class Hit:
+    path: str  # workspace-relative, posix
+    start_line: int  # 1-based, inclusive
+    end_line: int
+    symbol: str
+    kind: str
+    language: str
+    text: str
+    score: float
+    source: str  # "fts" | "vector" | "hybrid" | "symbol"
+
+
+@frozen
+class RefreshStats:
+    files: int = 0  # files considered
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # unreadable, binary, vanished
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    errors: tuple[str, ...] = field(factory=tuple)
+
+
+class Cancelled(Exception):
+    pass
+
+
+def _hash_text(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def fts_query(query: str) -> str:
+    """Words of the query plus the parts of its compound identifiers, without syntax."""
+    words = _WORD.findall(query)
+    extra = [p for w in words for p in chunking.split_identifier(w) if p != w.lower()]
+    return " ".join(dict.fromkeys(words + extra))
+
+
+class WorkspaceIndex:
+    def __init__(self, root: Path, data_dir: Path, settings: IndexSettings) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.settings = settings
+        self.models_dir = data_dir / "models"
+        self.dir = data_dir / "index" / workspace_key(self.root)
+        self.embedder_name = embed.canonical_name(settings.embedder)
+        self.store = Store(self.dir, self.root, self.embedder_name,
+                           embed.dim_for(self.embedder_name))
+        self._embedder: embed.Embedder | None = None
+        self._embedder_loaded = False
+        self.embed_error = ""
+        self._cancel = threading.Event()
+        self._refresh_lock = threading.Lock()
+        self._state = "idle"
+        self._progress: tuple[int, int, str] = (0, 0, "")
+        self._last: RefreshStats | None = None
+        self._counts: dict[str, int] = {}
+        self._update_counts()
+
+    # -- embedder ------------------------------------------------------------------------
+    def embedder(self) -> embed.Embedder | None:
+        """The configured embedder, loaded (and built at first use) lazily; None when off."""
+        if not self._embedder_loaded:
+            try:
+                self._embedder = embed.load_embedder(self.embedder_name, self.models_dir)
+            except embed.EmbedderUnavailable as exc:
+                self.embed_error = str(exc)
+                log.warning("vector search off: %s", exc)
+            except Exception as exc:  # a broken model file must not stop full-text search
+                self.embed_error = f"embedder failed to load: {exc}"
+                log.exception("embedder failed to load")
+            self._embedder_loaded = True
+        return self._embedder
+
+    # -- refresh -------------------------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def refresh(self, paths: Sequence[Path] | None = None, progress: Progress | None = None,
+                *, embed_vectors: bool = True) -> RefreshStats:
+        """Bring the index up to date with the files on disk (all, or only `paths`).
+
+        Only files whose content hash changed are re-chunked, and only chunks whose hash
+        changed lose their vectors.  Cancellation (`cancel()`) stops between commits; what
+        was committed stays, and the next refresh resumes from there.
+        """
+        with self._refresh_lock:
+            self._cancel.clear()
+            started = time.perf_counter()
+            try:
+                stats = self._refresh(paths, progress or (lambda d, t, m: None))
+                if embed_vectors and not self._cancel.is_set():
+                    n = self.embed_pending(progress)
+                    stats = _replace(stats, chunks_embedded=n)
+            except Cancelled:
+                stats = RefreshStats(cancelled=True)
+            finally:
+                self._state = "idle"
+                self._update_counts()
+            stats = _replace(stats, seconds=time.perf_counter() - started,
+                             cancelled=stats.cancelled or self._cancel.is_set())
+            self._last = stats
+            return stats
+
+    def _report(self, progress: Progress, done: int, total: int, message: str) -> None:
+        self._progress = (done, total, message)
+        try:
+            progress(done, total, message)
+        except Exception:
+            log.exception("progress callback failed")
+
+    def _scan(self, paths: Sequence[Path] | None) -> tuple[dict[str, tuple[str, int, int]],
+                                                            dict[str, walk.FileEntry]]:
+        saved = self.store.saved_files()
+        entries: dict[str, walk.FileEntry] = {}
+        if paths is None:
+            for e in walk.walk(self.root, self.settings.exclude, self.settings.max_file_bytes):
+                entries[e.rel] = e
+                if self._cancel.is_set():
+                    raise Cancelled
+            return saved, entries
+        ign = walk.Ignorer(self.root, self.settings.exclude)
+        wanted: set[str] = set()
+        for p in paths:
+            rel = self.relative(p)
+            if rel is None:
+                continue
+            wanted.add(rel)
+            e = self._entry(rel, ign)
+            if e is not None:
+                entries[rel] = e
+        return {p: v for p, v in saved.items() if p in wanted}, entries
+
+    def relative(self, path: Path | str) -> str | None:
+        """The workspace-relative posix path, or None for paths outside the root."""
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.root / p
+        real = os.path.realpath(p)
+        root = str(self.root)
+        if real != root and not real.startswith(root + os.sep):
+            return None
+        rel = os.path.relpath(real, root).replace(os.sep, "/")
+        return None if rel == "." else rel
+
+    def _entry(self, rel: str, ign: walk.Ignorer) -> walk.FileEntry | None:
+        """A single file as the walk would have judged it (ignore rules of every parent)."""
+        parts = rel.split("/")
+        for i in range(len(parts)):
+            d = "/".join(parts[:i])
+            try:
+                ign.load_dir(d, set(os.listdir(self.root / d if d else self.root)))
+            except OSError:
+                return None
+            sub = "/".join(parts[: i + 1])
+            is_dir = i < len(parts) - 1
+            if (is_dir and parts[i] in walk.ALWAYS_SKIP_DIRS) or ign.ignored(sub, is_dir):
+                return None
+        path = self.root / rel
+        if walk.is_binary_name(path.name) or path.name in walk.IGNORE_FILES:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if not path.is_file() or st.st_size == 0 or st.st_size > self.settings.max_file_bytes:
+            return None
+        return walk.FileEntry(rel, path, st.st_size, st.st_mtime_ns)
+
+    def _refresh(self, paths: Sequence[Path] | None, progress: Progress) -> RefreshStats:
+        self._state = "scanning"
+        self._report(progress, 0, 0, "scanning files")
+        saved, entries = self._scan(paths)
+        # stat first: a file whose size and mtime match the index is not even read
+        current: dict[str, str] = {}
+        texts: dict[str, str] = {}
+        skipped = 0
+        errors: list[str] = []
+        bytes_read = 0
+        to_read = []
+        for rel, e in entries.items():
+            old = saved.get(rel)
+            if old is not None and old[1] == e.size and old[2] == e.mtime_ns:
+                current[rel] = old[0]
+            else:
+                to_read.append(rel)
+        for rel in to_read:
+            text, why = walk.read_text(entries[rel].path, self.settings.max_file_bytes)
+            if text is None:
+                skipped += 1
+                if why.startswith("unreadable"):
+                    errors.append(f"{rel}: {why}")
+                continue
+            bytes_read += len(text)
+            current[rel] = _hash_text(text)
+            texts[rel] = text
+        plan = plan_refresh({p: v[0] for p, v in saved.items()}, current)
+        total = len(plan.add) + len(plan.update)
+        self._state = "indexing"
+        self._report(progress, 0, total, f"indexing {total} files")
+        written = 0
+        done = 0
+        batch: list[tuple[str, str, int, int, Sequence[chunking.Chunk]]] = []
+        rows = 0
+        deleted: list[str] = list(plan.delete)
+        per_file = total <= 20  # small refreshes: one commit per file
+        for rel in (*plan.add, *plan.update):
+            if self._cancel.is_set():
+                break
+            e = entries[rel]
+            text = texts.get(rel)
+            if text is None:  # stat changed but content hash equal: only metadata moved
+                continue
+            chunks = chunking.chunk_text(rel, text)
+            batch.append((rel, current[rel], e.size, e.mtime_ns, chunks))
+            rows += len(chunks) + 1
+            done += 1
+            if per_file or len(batch) >= BATCH_FILES or rows >= BATCH_ROWS:
+                written += self.store.write_files(batch, deleted)
+                batch, deleted, rows = [], [], 0
+                self._report(progress, done, total, f"indexed {done}/{total} files")
+        if (batch or deleted) and not self._cancel.is_set():
+            written += self.store.write_files(batch, deleted)
+            self._report(progress, done, total, f"indexed {done}/{total} files")
+        # files whose mtime changed but content did not: refresh the stored stat cheaply
+        touched = [r for r in to_read if r in saved and saved[r][0] == current.get(r)
+                   and r not in plan.update]
+        if touched and not self._cancel.is_set():
+            self.store.touch_files([(r, entries[r].size, entries[r].mtime_ns) for r in touched])
+        if written > BATCH_ROWS and not self._cancel.is_set():
+            self._state = "optimizing"
+            self._report(progress, done, total, "optimizing the full-text index")
+            self.store.optimize()
+        return RefreshStats(
+            files=len(entries), added=len(plan.add), updated=len(plan.update),
+            deleted=len(plan.delete), unchanged=plan.unchanged, skipped=skipped,
+            chunks_written=written, bytes_read=bytes_read, errors=tuple(errors[:50]),
+            cancelled=self._cancel.is_set())
+
+    def embed_pending(self, progress: Progress | None = None) -> int:
+        """Give vectors to every chunk that lacks one; returns how many were embedded."""
+        e = self.embedder()
+        if e is None:
+            return 0
+        progress = progress or (lambda d, t, m: None)
+        total = self.store.count(f"has_vec = false AND kind != '{FILE_KIND}'")
+        if total == 0:
+            return 0
+        self._state = "embedding"
+        done = 0
+        self._report(progress, 0, total, f"embedding {total} chunks")
+        while not self._cancel.is_set():
+            rows = self.store.pending_vectors(EMBED_BATCH)
+            if not rows:
+                break
+            vecs = e.embed([embed.embedding_text(r["path"], r["symbol"], r["text"])
+                            for r in rows])
+            self.store.set_vectors([r["id"] for r in rows], vecs)
+            done += len(rows)
+            self._report(progress, min(done, total), max(total, done),
+                         f"embedded {done}/{total} chunks")
+        if not self._cancel.is_set():
+            try:
+                if self.store.ensure_vector_index():
+                    self.store.optimize()
+            except Exception:
+                log.exception("building the vector index failed (brute force still works)")
+        return done
+
+    # -- search --------------------------------------------------------------------------
+    def _where(self, path_glob: str | None, language: str | None) -> str | None:
+        parts = []
+        if path_glob:
+            parts.append(f"path LIKE '{glob_to_like(path_glob)}'")
+        if language:
+            parts.append(f"language = {repr_sql(language)}")
+        return " AND ".join(parts) or None
+
+    def search(self, query: str, k: int = 10, *, mode: Mode = "hybrid",
+               path_glob: str | None = None, language: str | None = None) -> list[Hit]:
+        """Ranked chunks for a query.  Hybrid (or vector) needs vectors; until they exist
+        the full-text ranking is returned, marked `source="fts"`."""
+        k = max(1, min(int(k), 200))
+        where = self._where(path_glob, language)
+        text_q = fts_query(query)
+        if not text_q:
+            return []
+        fetch = k * 3 if mode == "hybrid" else k
+        fts_rows: list[dict[str, Any]] = []
+        if mode != "vector" or not self._has_vectors():
+            fts_rows = self.store.fts(text_q, fetch, where)
+        if mode == "fts" or not self._has_vectors():
+            return [_hit(r, float(r.get("_score", 0.0)), "fts") for r in fts_rows[:k]]
+        e = self.embedder()
+        assert e is not None
+        qvec = e.embed([query])[0]
+        vec_rows = self.store.vector(qvec, fetch, where)
+        if mode == "vector":
+            return [_hit(r, 1.0 - float(r.get("_distance", 0.0)), "vector") for r in vec_rows]
+        by_key: dict[tuple[str, int], dict[str, Any]] = {}
+        for r in (*fts_rows, *vec_rows):
+            by_key.setdefault((r["path"], r["start_line"]), r)
+        fused = rrf([[(r["path"], r["start_line"]) for r in fts_rows],
+                     [(r["path"], r["start_line"]) for r in vec_rows]])
+        return [_hit(by_key[key], score, "hybrid") for key, score in fused[:k]]
+
+    def _has_vectors(self) -> bool:
+        if self.embedder_name == "none" or self.embed_error:
+            return False
+        if self._counts.get("vectors", 0) > 0:
+            return self.embedder() is not None
+        return False
+
+    def lookup_symbol(self, name: str, k: int = 5) -> list[Hit]:
+        """Chunks that define `name` (bare or the last part of a dotted name), exactly."""
+        bare = name.strip().rsplit(".", 1)[-1].rsplit("::", 1)[-1]
+        if not bare or not _WORD.fullmatch(bare):
+            return []
+        rank = {"function": 0, "method": 0, "class": 0, "type": 0, "module": 1}
+        rows = sorted(self.store.by_name(bare, max(k * 2, 10)),
+                      key=lambda r: (r["symbol"] != name, rank.get(r["kind"], 2)))
+        return [_hit(r, 1.0, "symbol") for r in rows[:k]]
+
+    # -- status --------------------------------------------------------------------------
+    def _update_counts(self) -> None:
+        try:
+            self._counts = {
+                "files": self.store.count(f"kind = '{FILE_KIND}'"),
+                "chunks": self.store.count(f"kind != '{FILE_KIND}'"),
+                "vectors": self.store.count("has_vec = true"),
+            }
+        except Exception:
+            log.exception("counting index rows failed")
+
+    def status(self) -> dict[str, Any]:
+        done, total, message = self._progress
+        last = self._last
+        return {
+            "state": self._state,
+            "root": str(self.root),
+            "files": self._counts.get("files", 0),
+            "chunks": self._counts.get("chunks", 0),
+            "vectors": self._counts.get("vectors", 0),
+            "embedder": self.embedder_name,
+            "embedder_error": self.embed_error,
+            "search": "hybrid" if self._counts.get("vectors") and not self.embed_error
+            else "fts",
+            "progress": {"done": done, "total": total, "message": message},
+            "last_refresh": None if last is None else {
+                "added": last.added, "updated": last.updated, "deleted": last.deleted,
+                "unchanged": last.unchanged, "skipped": last.skipped,
+                "chunks_written": last.chunks_written, "chunks_embedded": last.chunks_embedded,
+                "seconds": round(last.seconds, 3), "cancelled": last.cancelled,
+                "errors": list(last.errors)},
+            "notice": self.store.notice,
+            "dir": str(self.dir),
+        }
+
+    def close(self) -> None:
+        self.cancel()
+        with self._refresh_lock:
+            self._state = "closed"
+
+
+def _hit(row: dict[str, Any], score: float, source: str) -> Hit:
+    return Hit(path=row["path"], start_line=int(row["start_line"]),
+               end_line=int(row["end_line"]), symbol=row["symbol"] or "", kind=row["kind"],
+               language=row["language"], text=row["text"], score=round(score, 6),
+               source=source)
+
+
+def _replace(stats: RefreshStats, **changes: Any) -> RefreshStats:
+    import attrs
+
+    return attrs.evolve(stats, **changes)
+
+
+def open_index(root: Path, data_dir: Path, settings: IndexSettings) -> WorkspaceIndex:
+    """Open (creating, or rebuilding when unusable) the index of one workspace root."""
+    return WorkspaceIndex(root, data_dir, settings)

@@ -1,0 +1,375 @@
+"""The on-disk index of one workspace: a LanceDB table of chunks in the user data dir.
+
+One row per chunk plus one marker row (kind "file") per indexed file holding its content
+hash, so a file's state and its chunks change together in one commit: an indexer killed
+at any moment leaves every file either fully old or fully new, and the next run resumes
+from the hashes.  Writers on one index (an editor window's server, another window, the
+CLI) take an exclusive file lock around each commit; readers never wait.
+
+A `meta.json` records the schema version, the workspace root and the embedder; anything
+unreadable, foreign or from another schema is moved aside and rebuilt, never fatal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.chunking import Chunk, identifier_terms
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+TABLE = "chunks"
+FILE_KIND = "file"
+
+
+class CpuUnsupported(RuntimeError):
+    """LanceDB's prebuilt library needs AVX2 and FMA."""
+
+
+def check_cpu() -> None:
+    """Refuse clearly, before LanceDB dies with SIGILL, on a CPU without AVX2/FMA."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return  # not Linux: trust the wheel
+    line = next((ln for ln in flags.splitlines() if ln.startswith("flags")), "")
+    have = set(line.split())
+    missing = [f for f in ("avx2", "fma") if f not in have]
+    if line and missing:
+        raise CpuUnsupported(
+            "this CPU lacks " + ", ".join(missing) + ", which the prebuilt LanceDB needs: "
+            "the workspace index is off (completion and chat still work)")
+
+
+def _esc(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def sql_in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(repr_sql(v) for v in values)})"
+
+
+def repr_sql(value: str) -> str:
+    return "'" + _esc(value) + "'"
+
+
+def glob_to_like(glob: str) -> str:
+    """`src/**/*.py` -> `src/%/%.py` (LIKE), escaping LIKE's own wildcards."""
+    out = []
+    for ch in glob:
+        if ch == "*":
+            if out and out[-1] == "%":
+                continue
+            out.append("%")
+        elif ch == "?":
+            out.append("_")
+        elif ch in "%_\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out).replace("'", "''")
+
+
+def terms_for(path: str, symbol: str, text: str) -> str:
+    """The full-text column: path words, symbol words, the text, and split identifiers."""
+    path_words = " ".join(p for p in path.replace("/", " ").replace(".", " ").split())
+    return f"{path_words}\n{symbol}\n{text}\n{identifier_terms(symbol + ' ' + text)}"
+
+
+class Store:
+    def __init__(self, directory: Path, root: Path, embedder: str, dim: int) -> None:
+        check_cpu()
+        import lancedb  # heavy: only here
+
+        self.dir = directory
+        self.root = root
+        self.embedder = embedder
+        self.dim = dim
+        self.notice = ""  # a message for the user when the index had to be rebuilt
+        directory.mkdir(parents=True, exist_ok=True)
+        self.lock_path = directory / "write.lock"
+        with self.write_lock():
+            self._validate()
+            self.db = lancedb.connect(str(directory / "lance"),
+                                      read_consistency_interval=timedelta(seconds=0.5))
+            self.table = self._open_table()
+
+    # -- setup ---------------------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        return {"schema": SCHEMA_VERSION, "root": str(self.root), "embedder": self.embedder,
+                "dim": self.dim}
+
+    def _validate(self) -> None:
+        meta_file = self.dir / "meta.json"
+        reason = ""
+        try:
+            meta = json.loads(meta_file.read_text("utf-8"))
+            if not isinstance(meta, dict):
+                reason = "unreadable metadata"
+            elif meta.get("schema") != SCHEMA_VERSION:
+                reason = f"schema {meta.get('schema')} (this stead writes {SCHEMA_VERSION})"
+            elif meta.get("root") != str(self.root):
+                reason = "it belongs to another workspace"
+            elif meta.get("dim") != self.dim:
+                reason = f"embedder changed to {self.embedder}"
+            elif meta.get("embedder") != self.embedder:
+                self._pending_reembed = True
+        except FileNotFoundError:
+            if any(p.name not in ("write.lock",) for p in self.dir.iterdir()):
+                reason = "no metadata (foreign or corrupt directory)"
+        except (OSError, ValueError) as exc:
+            reason = f"unreadable metadata ({exc})"
+        if reason:
+            self._wipe(reason)
+        self._write_meta()
+
+    def _wipe(self, reason: str) -> None:
+        self.notice = f"index at {self.dir} rebuilt: {reason}"
+        log.warning("%s", self.notice)
+        for p in self.dir.iterdir():
+            if p.name == "write.lock":
+                continue
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def _write_meta(self) -> None:
+        tmp = self.dir / "meta.json.tmp"
+        tmp.write_text(json.dumps(self._meta()), "utf-8")
+        os.replace(tmp, self.dir / "meta.json")
+
+    def _schema(self) -> Any:
+        import pyarrow as pa
+
+        return pa.schema([
+            pa.field("id", pa.string()),
+            pa.field("path", pa.string()),
+            pa.field("language", pa.string()),
+            pa.field("kind", pa.string()),
+            pa.field("symbol", pa.string()),
+            pa.field("names", pa.string()),  # " a b c ": bare definition names
+            pa.field("start_line", pa.int32()),
+            pa.field("end_line", pa.int32()),
+            pa.field("text", pa.string()),
+            pa.field("terms", pa.string()),
+            pa.field("chunk_hash", pa.string()),
+            pa.field("file_hash", pa.string()),
+            pa.field("size", pa.int64()),
+            pa.field("mtime_ns", pa.int64()),
+            pa.field("has_vec", pa.bool_()),
+            pa.field("vector", pa.list_(pa.float32(), self.dim)),
+        ])
+
+    def _open_table(self) -> Any:
+        from lancedb.index import FTS
+
+        try:
+            names = self.db.list_tables().tables
+        except Exception:
+            names = []
+        if TABLE in names:
+            try:
+                table = self.db.open_table(TABLE)
+                if table.schema != self._schema():
+                    raise ValueError("schema differs")
+                table.count_rows()
+                if getattr(self, "_pending_reembed", False):
+                    table.update(where="has_vec = true", values={"has_vec": False})
+                return table
+            except Exception as exc:
+                self._wipe(f"unreadable table ({exc})")
+                self._write_meta()
+                import lancedb
+
+                self.db = lancedb.connect(str(self.dir / "lance"),
+                                          read_consistency_interval=timedelta(seconds=0.5))
+        table = self.db.create_table(TABLE, schema=self._schema(), mode="overwrite")
+        # an FTS index on the empty table: rows written later are searched unindexed until
+        # `optimize` folds them in, so full-text works from the first commit
+        table.create_index("terms", config=FTS(with_position=False))
+        return table
+
+    # -- locking -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # -- reads ---------------------------------------------------------------------------
+    def saved_files(self) -> dict[str, tuple[str, int, int]]:
+        """path -> (content hash, size, mtime_ns) of every indexed file."""
+        t = (self.table.search().where(f"kind = '{FILE_KIND}'")
+             .select(["path", "file_hash", "size", "mtime_ns"]).limit(None).to_arrow())
+        cols = t.to_pydict()
+        return {p: (h, s, m) for p, h, s, m in zip(cols["path"], cols["file_hash"],
+                                                   cols["size"], cols["mtime_ns"], strict=True)}
+
+    def chunk_vectors(self, paths: Sequence[str]) -> dict[str, Any]:
+        """chunk hash -> vector of the embedded chunks of these files (to reuse on update)."""
+        if not paths:
+            return {}
+        t = (self.table.search().where(f"has_vec = true AND {sql_in('path', paths)}")
+             .select(["chunk_hash", "vector"]).limit(None).to_arrow())
+        return dict(zip(t["chunk_hash"].to_pylist(), t["vector"].to_pylist(), strict=True))
+
+    def count(self, where: str | None = None) -> int:
+        return int(self.table.count_rows(where))
+
+    # -- writes --------------------------------------------------------------------------
+    def _rows(self, path: str, file_hash: str, size: int, mtime_ns: int,
+              chunks: Sequence[Chunk], vectors: dict[str, Any]) -> list[dict[str, Any]]:
+        zero = [0.0] * self.dim
+        rows = [{
+            "id": f"{path}\0file", "path": path, "language": "", "kind": FILE_KIND,
+            "symbol": "", "names": "", "start_line": 0, "end_line": 0, "text": "",
+            "terms": "", "chunk_hash": "", "file_hash": file_hash, "size": size,
+            "mtime_ns": mtime_ns, "has_vec": False, "vector": zero}]
+        seen: dict[str, int] = {}
+        for c in chunks:
+            n = seen.get(c.hash, 0)
+            seen[c.hash] = n + 1
+            vec = vectors.get(c.hash)
+            rows.append({
+                "id": f"{path}\0{c.hash}\0{n}", "path": path, "language": c.language,
+                "kind": c.kind, "symbol": c.symbol,
+                "names": (" " + " ".join(c.names) + " ") if c.names else "",
+                "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
+                "terms": terms_for(path, c.symbol, c.text), "chunk_hash": c.hash,
+                "file_hash": file_hash, "size": size, "mtime_ns": mtime_ns,
+                "has_vec": vec is not None, "vector": zero if vec is None else vec})
+        return rows
+
+    def write_files(self, files: Sequence[tuple[str, str, int, int, Sequence[Chunk]]],
+                    deleted: Sequence[str] = (), reuse_vectors: bool = True) -> int:
+        """Replace the rows of these files (and drop `deleted` ones) in one commit.
+
+        `files` holds (path, file hash, size, mtime_ns, chunks).  Chunks whose content hash
+        was embedded before keep their vector.  Returns the number of chunk rows written.
+        """
+        import pyarrow as pa
+
+        paths = [f[0] for f in files]
+        touched = paths + list(deleted)
+        if not touched:
+            return 0
+        with self.write_lock():
+            vectors = self.chunk_vectors(paths) if reuse_vectors else {}
+            rows: list[dict[str, Any]] = []
+            for path, file_hash, size, mtime_ns, chunks in files:
+                rows.extend(self._rows(path, file_hash, size, mtime_ns, chunks, vectors))
+            data = pa.Table.from_pylist(rows, schema=self._schema()) if rows else \
+                self._schema().empty_table()
+            self._retry(lambda: (
+                self.table.merge_insert("id").when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(sql_in("path", touched))
+                .execute(data)))
+        return len(rows) - len(files)
+
+    def touch_files(self, files: Sequence[tuple[str, int, int]]) -> None:
+        """Record a new size/mtime for files whose content did not change (one commit)."""
+        import pyarrow as pa
+
+        data = pa.table({
+            "id": pa.array([f"{p}\0file" for p, _, _ in files], pa.string()),
+            "size": pa.array([s for _, s, _ in files], pa.int64()),
+            "mtime_ns": pa.array([m for _, _, m in files], pa.int64()),
+        })
+        with self.write_lock():
+            self._retry(lambda: self.table.merge_insert("id").when_matched_update_all()
+                        .execute(data))
+
+    def pending_vectors(self, limit: int) -> list[dict[str, Any]]:
+        t = (self.table.search().where(f"has_vec = false AND kind != '{FILE_KIND}'")
+             .select(["id", "path", "symbol", "text"]).limit(limit).to_arrow())
+        return t.to_pylist()  # type: ignore[no-any-return]
+
+    def set_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Store vectors for rows that still exist (a row replaced meanwhile is skipped)."""
+        import pyarrow as pa
+
+        data = pa.table({
+            "id": pa.array(list(ids), pa.string()),
+            "has_vec": pa.array([True] * len(ids), pa.bool_()),
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.astype(np.float32).reshape(-1)), self.dim),
+        })
+        with self.write_lock():
+            self._retry(lambda: self.table.merge_insert("id").when_matched_update_all()
+                        .execute(data))
+
+    def optimize(self) -> None:
+        """Fold new rows into the full-text (and vector) indexes; prune old versions."""
+        with self.write_lock():
+            try:
+                self.table.optimize(cleanup_older_than=timedelta(minutes=5))
+            except Exception:
+                log.exception("index optimize failed (search still works, more slowly)")
+
+    def ensure_vector_index(self, min_rows: int = 20_000) -> bool:
+        """An IVF index once enough rows carry vectors (brute force is fine below that)."""
+        n = self.count("has_vec = true")
+        if n < min_rows:
+            return False
+        if any(i.index_type.startswith("IVF") for i in self.table.list_indices()):
+            return False
+        parts = max(16, int(np.sqrt(n)))
+        with self.write_lock():
+            self.table.create_index(metric="cosine", vector_column_name="vector",
+                                    index_type="IVF_FLAT", num_partitions=parts,
+                                    replace=True)
+        return True
+
+    def _retry(self, fn: Any, attempts: int = 8) -> Any:
+        for i in range(attempts):
+            try:
+                return fn()
+            except (OSError, RuntimeError, ValueError) as exc:
+                if "conflict" not in str(exc).lower() or i == attempts - 1:
+                    raise
+                time.sleep(0.05 * (2 ** i))
+        return None
+
+    # -- searches ------------------------------------------------------------------------
+    def fts(self, query: str, k: int, where: str | None) -> list[dict[str, Any]]:
+        q = self.table.search(query, query_type="fts", fts_columns="terms")
+        if where:
+            q = q.where(where, prefilter=True)
+        return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
+
+    def vector(self, vec: np.ndarray, k: int, where: str | None) -> list[dict[str, Any]]:
+        cond = "has_vec = true" + (f" AND ({where})" if where else "")
+        q = (self.table.search(vec.astype(np.float32), vector_column_name="vector")
+             .distance_type("cosine").where(cond, prefilter=True).nprobes(20))
+        return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
+
+    def by_name(self, name: str, k: int) -> list[dict[str, Any]]:
+        # LIKE's `_` matches any character: over-fetch, then keep exact names only
+        like = "% " + name.replace("'", "''").replace("%", "") + " %"
+        q = (self.table.search().where(f"names LIKE '{like}'")
+             .select([*_HIT_COLUMNS, "names"]).limit(max(k * 4, 20)))
+        rows: list[dict[str, Any]] = q.to_list()
+        return [r for r in rows if f" {name} " in r["names"]][:k]
+
+
+_HIT_COLUMNS = ["path", "start_line", "end_line", "symbol", "kind", "language", "text"]

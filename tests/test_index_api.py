@@ -1,0 +1,144 @@
+"""WorkspaceIndex on a real LanceDB: refresh, incremental updates, search, bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from index.api import WorkspaceIndex, fts_query, open_index
+from server.settings import IndexSettings
+
+CLIENT = '''import json
+
+
+class HttpClient:
+    """Talks to a server over HTTP."""
+
+    def get_json(self, url):
+        return json.loads(self.fetch(url))
+
+    def fetch(self, url):
+        raise NotImplementedError
+'''
+UTIL = '''def parse_duration(text):
+    """Turn '5m' into seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    return int(text[:-1]) * units[text[-1]]
+'''
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "client.py").write_text(CLIENT)
+    (root / "pkg" / "util.py").write_text(UTIL)
+    (root / "README.md").write_text("# Demo\n\nA demo project about durations.\n")
+    (root / ".gitignore").write_text("ignored/\n")
+    (root / "ignored").mkdir()
+    (root / "ignored" / "x.py").write_text("def hidden_function():\n    pass\n")
+    return root
+
+
+def _open(ws: Path, tmp_path: Path, **kw: object) -> WorkspaceIndex:
+    return open_index(ws, tmp_path / "data", IndexSettings(embedder="none", **kw))  # type: ignore[arg-type]
+
+
+def test_full_refresh_then_fts_and_symbol_lookup(ws: Path, tmp_path: Path) -> None:
+    ix = _open(ws, tmp_path)
+    events: list[tuple[int, int, str]] = []
+    stats = ix.refresh(progress=lambda d, t, m: events.append((d, t, m)))
+    assert (stats.added, stats.updated, stats.deleted) == (3, 0, 0)
+    assert stats.chunks_written >= 3
+    assert events and events[-1][0] == events[-1][1] == 3
+    # camelCase/snake_case parts are searchable words
+    hits = ix.search("client", k=5, mode="fts")
+    assert hits and hits[0].path == "pkg/client.py" and hits[0].source == "fts"
+    assert ix.search("duration", mode="hybrid")[0].path in ("pkg/util.py", "README.md")
+    assert ix.search("hidden_function") == []  # gitignored
+    sym = ix.lookup_symbol("get_json")
+    assert [(h.path, h.source) for h in sym] == [("pkg/client.py", "symbol")]
+    assert "def get_json" in sym[0].text and sym[0].start_line <= 7 <= sym[0].end_line
+    assert ix.lookup_symbol("HttpClient.fetch")[0].path == "pkg/client.py"
+    assert ix.lookup_symbol("nope") == [] and ix.lookup_symbol("'; drop") == []
+    # filters
+    assert ix.search("durations", path_glob="*.md")[0].path == "README.md"
+    assert ix.search("durations", language="python")[0].path == "pkg/util.py"
+    st = ix.status()
+    assert st["files"] == 3 and st["chunks"] >= 3 and st["search"] == "fts"
+
+
+def test_incremental_refresh_touches_only_changed_files(ws: Path, tmp_path: Path) -> None:
+    ix = _open(ws, tmp_path)
+    ix.refresh()
+    again = ix.refresh()
+    assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 3)
+    assert again.bytes_read == 0  # unchanged stat: not even read
+    (ws / "pkg" / "util.py").write_text(UTIL.replace("parse_duration", "parse_interval"))
+    (ws / "README.md").unlink()
+    (ws / "pkg" / "new.py").write_text("def brand_new():\n    return 42\n")
+    os.utime(ws / "pkg" / "client.py")  # touched, same content
+    stats = ix.refresh()
+    assert (stats.added, stats.updated, stats.deleted, stats.unchanged) == (1, 1, 1, 1)
+    assert ix.lookup_symbol("parse_duration") == []
+    assert ix.lookup_symbol("parse_interval")[0].path == "pkg/util.py"
+    assert ix.lookup_symbol("brand_new")[0].path == "pkg/new.py"
+    assert ix.search("demo project", path_glob="*.md") == []
+    assert ix.refresh().unchanged == 3
+
+
+def test_refresh_of_given_paths_only(ws: Path, tmp_path: Path) -> None:
+    ix = _open(ws, tmp_path)
+    ix.refresh()
+    (ws / "pkg" / "util.py").write_text("def only_this():\n    pass\n")
+    (ws / "pkg" / "client.py").write_text("def not_this():\n    pass\n")
+    stats = ix.refresh([ws / "pkg" / "util.py", Path("/etc/passwd"), ws / "ignored" / "x.py"])
+    assert (stats.updated, stats.added, stats.deleted) == (1, 0, 0)
+    assert ix.lookup_symbol("only_this") and not ix.lookup_symbol("not_this")
+    (ws / "pkg" / "util.py").unlink()
+    assert ix.refresh([ws / "pkg" / "util.py"]).deleted == 1
+    assert not ix.lookup_symbol("only_this")
+
+
+def test_bad_files_are_skipped_not_fatal(ws: Path, tmp_path: Path) -> None:
+    (ws / "bin.py").write_bytes(b"\x00\x01\x02" * 10)
+    (ws / "latin.py").write_bytes(b"# caf\xe9\ndef latin_fn():\n    pass\n")
+    (ws / "locked.py").write_text("def locked_fn():\n    pass\n")
+    (ws / "locked.py").chmod(0)
+    ix = _open(ws, tmp_path)
+    stats = ix.refresh()
+    assert ix.lookup_symbol("latin_fn")
+    if os.geteuid() != 0:  # root reads anything
+        assert any("locked.py" in e for e in stats.errors)
+    assert stats.skipped >= 1
+
+
+@pytest.mark.parametrize("damage", ["garbage_meta", "foreign_dir", "broken_table", "old_schema"])
+def test_corrupt_or_foreign_index_is_rebuilt_with_a_notice(ws: Path, tmp_path: Path,
+                                                          damage: str) -> None:
+    ix = _open(ws, tmp_path)
+    ix.refresh()
+    d = ix.dir
+    ix.close()
+    if damage == "garbage_meta":
+        (d / "meta.json").write_bytes(b"\xff\x00not json")
+    elif damage == "foreign_dir":
+        (d / "meta.json").unlink()
+        (d / "something.txt").write_text("not ours")
+    elif damage == "broken_table":
+        for p in (d / "lance").rglob("*.manifest"):
+            p.write_bytes(b"garbage")
+    else:
+        (d / "meta.json").write_text('{"schema": 0}')
+    ix2 = _open(ws, tmp_path)
+    if damage != "broken_table":
+        assert "rebuilt" in ix2.status()["notice"]
+    ix2.refresh()
+    assert ix2.lookup_symbol("parse_duration")
+
+
+def test_fts_query_strips_syntax_and_adds_identifier_parts() -> None:
+    assert fts_query('HttpClient "get" (x) OR -y') == "HttpClient get x OR y http client"
+    assert fts_query("  ") == ""
