@@ -118,6 +118,10 @@ def _export(ls: SteadServer, p: protocol.HistoryExportParams) -> dict[str, Any]:
 
 
 def _prune(ls: SteadServer) -> None:
+    if ls.settings.history.enabled:
+        from server.redact.rules import rules
+
+        rules()  # build the rule table now, not inside the first model call's record()
     days = ls.settings.history.retention_days
     if days <= 0 or not ls.dirs.history_db.exists():
         return
