@@ -336,3 +336,58 @@ async def test_key_never_reaches_logs_or_audit(
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     assert log_file.stat().st_size > 0
+
+
+async def test_private_history_never_leaves_and_the_send_is_kept_in_history(
+    start_client: StartClient, fake: FakeProvider, files: Path, xdg: dict[str, str]
+) -> None:
+    from server.history import Entry, HistoryStore
+
+    db = Path(xdg["XDG_DATA_HOME"]) / "stead" / "history.sqlite3"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with HistoryStore(db) as store:
+        store.add(Entry(kind="chat", prompt="what does this read?\n    return os.environ['X']\n",
+                        private=True))
+        store.add(Entry(kind="chat", prompt="def handler(event):", private=False))
+    client, _ = await start(start_client, fake, files)
+    m = await request(client, PREVIEW, {"question": "Q", "provider": "fake",
+                                        "items": [{"path": "app.py"}]})
+    assert "os.environ['X']" not in m.payload
+    assert "def handler(event):" in m.payload  # not private: stays
+    assert [(r.kind, r.where) for r in m.redactions if r.kind == "private-history"] == [
+        ("private-history", "app.py")]
+    await request(client, SEND, {"id": m.id})
+    assert fake.requests[0].body == m.payload.encode()
+    with HistoryStore(db) as store:
+        kept = [e for e in store.list(limit=10) if e.kind == "escalation"]
+    assert len(kept) == 1
+    assert kept[0].route == "remote:fake" and kept[0].outcome == "answered"
+    assert kept[0].response == fake.reply
+    assert [(f.path, f.start_line, f.end_line) for f in kept[0].files] == [("app.py", 1, 5)]
+    assert AWS.encode() not in db.read_bytes() and KEY.encode() not in db.read_bytes()
+
+
+async def test_cancelling_a_send_stops_it_and_is_audited(
+    start_client: StartClient, fake: FakeProvider, files: Path, xdg: dict[str, str]
+) -> None:
+    fake.mode = "hang"
+    client, _ = await start(start_client, fake, files)
+    m = await request(client, PREVIEW, {"question": "Q", "provider": "fake"})
+    pending = asyncio.ensure_future(
+        client.protocol.send_request_async(SEND, {"id": m.id}, msg_id="send-1")
+    )
+    for _ in range(500):
+        if fake.requests:
+            break
+        await asyncio.sleep(0.02)
+    assert len(fake.requests) == 1
+    client.protocol.notify("$/cancelRequest", types.CancelParams(id="send-1"))
+    with pytest.raises((JsonRpcException, asyncio.CancelledError)):
+        await asyncio.wait_for(pending, 20)
+    for _ in range(250):
+        records = audit(xdg)
+        if len(records) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert [(r["outcome"], r["detail"]) for r in records] == [
+        ("approved", ""), ("failed", "cancelled by the client")]

@@ -159,7 +159,7 @@ def run_remote(args: argparse.Namespace, question: str) -> int:
     if not items and getattr(args, "file", None):
         items = [parse_spec(args.file)]
     root = _root(args)
-    esc = Escalations(AuditLog(d.audit_log))
+    esc = Escalations(AuditLog(d.audit_log), history_db=d.history_db)
     try:
         manifest = esc.preview(
             question,

@@ -29,8 +29,10 @@ from server.egress.manifest import (
     Prepared,
     build_manifest,
     trim,
+    user_content,
 )
 from server.egress.policy import Request, decide
+from server.history import should_record
 from server.redact import Placeholders
 from server.settings import Settings
 
@@ -100,15 +102,12 @@ def load_private_texts(history_db: Path) -> list[str]:
 
     Fails closed: when the history exists but cannot be read, escalation is refused.
     """
-    try:
-        from server.history import HistoryStore  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        log.warning("history is not available; no private entries to exclude")
-        return []
+    from server.history import open_store
+
     if not history_db.exists():
         return []
     try:
-        return [str(t) for t in HistoryStore(history_db).private_texts()]
+        return [str(t) for t in open_store(history_db).private_texts()]
     except Exception as exc:
         raise EgressRefused(
             f"cannot read private history entries ({exc}); refusing to build a payload"
@@ -124,11 +123,14 @@ class Escalations:
         self,
         audit: AuditLog,
         *,
+        history_db: Path | None = None,
         ttl_s: float = TTL_S,
         transport: Transport = providers.stream,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.audit = audit
+        #: Where sent escalations are recorded (redacted); None keeps no history.
+        self.history_db = history_db
         self.ttl_s = ttl_s
         self.transport = transport
         self.clock = clock
@@ -286,12 +288,16 @@ class Escalations:
             if out:
                 await _call(on_text, out)
 
+        started = time.monotonic()
+        keep = self.history_db is not None and should_record(settings.history, "escalation")
         try:
             answer = await self.transport(
                 m.kind, m.url, m.payload.encode("utf-8"), key, ps.timeout_s, piece
             )
         except providers.ProviderError as exc:
             self._failed(m, pending, common, str(exc))
+            if keep:
+                await self._history(m, pending, "", "failed", started)
             raise EgressFailed(str(exc)) from None
         except asyncio.CancelledError:
             self._failed(m, pending, common, "cancelled by the client")
@@ -304,7 +310,30 @@ class Escalations:
         if tail:
             await _call(on_text, tail)
         text = final.placeholders.restore(answer.text)
+        if keep:
+            await self._history(m, pending, text, "answered", started)
         return Sent(manifest_id, outcome, text, answer.finish_reason, m)
+
+    async def _history(
+        self, m: Manifest, pending: _Pending, answer: str, outcome: str, started: float
+    ) -> None:
+        """Keep the sent prompt (already redacted) and the answer in local history."""
+        from server.history import Entry, FileRange, record
+
+        assert self.history_db is not None
+        entry = Entry(
+            kind="escalation",
+            prompt=user_content(m),
+            response=answer,
+            model=m.model,
+            route=f"remote:{m.provider}",
+            workspace=pending.roots[0] if pending.roots else "",
+            files=[FileRange(i.path, i.start_line, i.end_line) for i in m.items],
+            prompt_tokens=m.tokens,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            outcome=outcome,
+        )
+        await asyncio.to_thread(record, entry, self.history_db)
 
     def _failed(self, m: Manifest, pending: _Pending, common: dict[str, Any], detail: str) -> None:
         try:

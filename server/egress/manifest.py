@@ -290,12 +290,17 @@ def build_manifest(
     )
 
 
+def user_content(m: Manifest) -> str:
+    """The user message of the body: the question, then each item's excerpt."""
+    return payload.user_text(
+        m.question, [(i.path, i.start_line, i.end_line, i.text) for i in m.items]
+    )
+
+
 def _finish(prepared: Prepared) -> Prepared:
     """Fix the body, the token count, the cost and the hash from the manifest's items."""
     m = prepared.manifest
-    content = payload.user_text(
-        m.question, [(i.path, i.start_line, i.end_line, i.text) for i in m.items]
-    )
+    content = user_content(m)
     body = payload.body(m.kind, m.model, content, m.max_output_tokens)
     n = tokens.count(payload.SYSTEM) + tokens.count(content)
     cost = None

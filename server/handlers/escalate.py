@@ -124,7 +124,7 @@ def register(ls: SteadServer) -> None:
             from server.egress.audit import AuditLog
             from server.egress.flow import Escalations
 
-            return Escalations(AuditLog(ls.dirs.audit_log))
+            return Escalations(AuditLog(ls.dirs.audit_log), history_db=ls.dirs.history_db)
 
         return ls.service("egress.escalations", build)
 
