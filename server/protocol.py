@@ -324,3 +324,18 @@ class HistoryExportParams:
     kind: str | None = None
     workspace: str | None = None
     since: float | None = None
+
+
+# -- workspace index (index/, server/handlers/index.py) ----------------------------------
+@define
+class SearchParams:
+    query: str
+    k: int = 10
+    mode: str = field(default="hybrid", validator=attrs.validators.in_(("hybrid", "fts", "vector")))
+    path_glob: str | None = None  # e.g. "src/**/*.py"
+    language: str | None = None  # e.g. "python"
+
+
+@define
+class IndexRebuildParams:
+    paths: list[str] | None = None  # only these files (absolute or workspace-relative)
