@@ -152,6 +152,7 @@ def test_attaches_and_settings_round_trip(nvim_run, workspace: Path) -> None:  #
     ).ok()
     assert run.data["root_dir"] == str(workspace)
     assert run.data["server_name"] == "stead"
+    assert run.data["statusline"] == "stead smollm2-135m local"
     assert run.data["settings_err"] is None
     settings = run.data["settings"]
     # setup() options travelled as initializationOptions (camelCase keys too) ...

@@ -14,6 +14,11 @@ H.data('root_dir', client.root_dir)
 H.data('server_name', client.server_info and client.server_info.name)
 H.data('inline_capability', client:supports_method('textDocument/inlineCompletion'))
 
+H.wait(function()
+  return require('stead').statusline():find('local', 1, true)
+end, 10000, 'the statusline to show the model and route')
+H.data('statusline', require('stead').statusline())
+
 local err, result = H.request(client, 'stead/settings', {})
 H.data('settings_err', err)
 H.data('settings', result)

@@ -5,7 +5,7 @@ package.path = here .. '/?.lua;' .. package.path
 vim.opt.runtimepath:prepend(assert(os.getenv('STEAD_PLUGIN_DIR'), 'STEAD_PLUGIN_DIR is not set'))
 vim.opt.swapfile = false
 vim.opt.shadafile = 'NONE'
-vim.lsp.log.set_level(vim.log.levels.WARN)
+vim.lsp.log.set_level(os.getenv("STEAD_TEST_LSP_LOG") or vim.log.levels.WARN)
 
 vim.api.nvim_create_autocmd('VimEnter', {
   once = true,

@@ -271,9 +271,25 @@ local function map_keys(bufnr)
   end, 'dismiss the suggestion')
 end
 
+--- Last `stead/status` per client (model, route, index state) for the statusline.
+M.status = {}
+
+local function refresh_status(client)
+  client:request('stead/status', vim.empty_dict(), function(err, result)
+    if not err and result then
+      M.status[client.id] = result
+      vim.cmd.redrawstatus()
+    end
+  end)
+end
+
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 function M.on_attach(client, bufnr)
+  if not M.status[client.id] then
+    M.status[client.id] = {}
+    refresh_status(client)
+  end
   if not config.options.inline_completion then
     return
   end
@@ -497,6 +513,7 @@ function M.setup(opts)
       local value = ev.data.params.value or {}
       if value.kind == 'end' then
         M.progress = nil
+        refresh_status(client)
       else
         M.progress = {
           title = value.title or (M.progress and M.progress.title) or 'stead',
@@ -509,13 +526,21 @@ function M.setup(opts)
   })
 end
 
---- A short text for the statusline: model, route and index progress.
+--- A short text for the statusline: model, route and index progress, e.g.
+--- `stead smollm2-135m local Indexing 40%`.
 function M.statusline()
   local clients = vim.lsp.get_clients({ name = M.name, bufnr = 0 })
   if #clients == 0 then
     return ''
   end
   local parts = { 'stead' }
+  local status = M.status[clients[1].id] or {}
+  if status.model and status.model ~= '' then
+    parts[#parts + 1] = vim.fs.basename(status.model)
+  end
+  if status.route then
+    parts[#parts + 1] = status.route
+  end
   if M.progress then
     local p = M.progress
     parts[#parts + 1] = p.title
