@@ -35,6 +35,8 @@ class Verified:
     ok: bool
     records: int
     problems: tuple[str, ...] = field(factory=tuple)
+    #: Hash of the last record: noted elsewhere, it also exposes a log rewritten whole.
+    last_hash: str = GENESIS
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -227,4 +229,4 @@ def verify_lines(lines: list[str], head: tuple[int, str] | None, exists: bool = 
         )
     if not exists and head not in (None, (0, GENESIS)):
         problems.append("the log file is missing")
-    return Verified(not problems, len(lines), tuple(problems))
+    return Verified(not problems, len(lines), tuple(problems), prev)

@@ -2,14 +2,15 @@
 
 `stream` posts the manifest's exact body bytes and hands each piece of text to a callback
 as it arrives.  The client follows no redirects and reads no proxy or .netrc settings from
-the environment, so the payload goes to the URL in the manifest and nowhere else, with no
-credentials but the provider's key.  Whatever goes wrong (a timeout, an HTTP error, an
-answer that is not the API) becomes a `ProviderError` with a sentence for the user, never
-containing the key.
+the environment (only the CA settings SSL_CERT_FILE/DIR), so the payload goes to the URL
+in the manifest and nowhere else, with no credentials but the provider's key.  Whatever
+goes wrong (a timeout, an HTTP error, an answer that is not the API) becomes a
+`ProviderError` with a sentence for the user, never containing the key.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -143,6 +144,14 @@ class _Parser:
         raise ProviderError("the provider's answer is not a chat completion")
 
 
+@functools.cache
+def _tls() -> Any:
+    """One TLS context per process (building it costs ~35 ms); honours SSL_CERT_FILE/DIR."""
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)
+
+
 async def stream(
     kind: str, url: str, body: bytes, key: str, timeout_s: float, on_text: OnText
 ) -> Answer:
@@ -161,7 +170,10 @@ async def stream(
     try:
         async with (
             httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout_s), trust_env=False, follow_redirects=False
+                timeout=httpx.Timeout(timeout_s),
+                verify=_tls(),
+                trust_env=False,
+                follow_redirects=False,
             ) as client,
             client.stream("POST", url, content=body, headers=headers(kind, key)) as response,
         ):
