@@ -676,3 +676,75 @@ def test_a_keystroke_cancels_a_slow_suggestion(  # type: ignore[no-untyped-def]
     # The suggestion for the latest text came afterwards, at the new cursor column.
     assert run.data["last"]["character"] == 5
     assert run.data["ghost"], run.logs()
+
+
+@requires_nvim
+@pytest.mark.parametrize(
+    ("verified", "records", "expected"),
+    [
+        (
+            {"ok": True, "records": 0, "problems": []},
+            [],
+            [
+                "# audit log: verified, 0 records, chain intact",
+                "",
+                "(nothing has ever been sent or refused)",
+            ],
+        ),
+        (
+            {"ok": False, "records": 2, "problems": ["record 2: hash mismatch"]},
+            [
+                {
+                    "time": "T1",
+                    "outcome": "sent",
+                    "provider": "p",
+                    "model": "m",
+                    "tokens": 120,
+                    "items": ["a.py:1-9"],
+                },
+                {"time": "T2", "outcome": "refused", "provider": "p", "detail": "declined"},
+            ],
+            [
+                "# audit log: DOES NOT VERIFY",
+                "  ! record 2: hash mismatch",
+                "",
+                "T1  sent     p/m 120 tokens  a.py:1-9",
+                "T2  refused  p/-",
+                "    declined",
+            ],
+        ),
+    ],
+)
+def test_audit_lines(verified: dict[str, Any], records: list[Any], expected: list[str]) -> None:
+    [[lines]] = lua_call("stead.commands", ("audit_lines", [verified, records]))
+    assert lines == expected
+
+
+@requires_nvim
+def test_history_rows_and_entry() -> None:
+    entry = {
+        "id": 7,
+        "ts": 0,
+        "kind": "chat",
+        "model": "tiny",
+        "outcome": "stop",
+        "private": True,
+        "summary": "what does add do?\nmore",
+        "files": [{"path": "calc.py", "start_line": 1, "end_line": 2}],
+        "redactions": {"email": 1},
+        "prompt": "[user]\nwhat does add do?",
+        "response": "return a + b",
+    }
+    [[rows], [empty], [lines]] = lua_call(
+        "stead.commands",
+        ("history_lines", [[entry]]),
+        ("history_lines", [[]]),
+        ("entry_lines", [entry]),
+    )
+    assert len(rows) == 1
+    assert rows[0].startswith("#7  ") and "chat" in rows[0] and "tiny" in rows[0]
+    assert rows[0].endswith("[private] what does add do?")
+    assert empty == ["(no history yet)"]
+    text = "\n".join(lines)
+    assert "files:\n  calc.py:1-2" in text and "redactions: 1 email" in text
+    assert "## prompt\n[user]\nwhat does add do?" in text and "## response\nreturn a + b" in text

@@ -26,9 +26,14 @@ end
 cmd('SteadIndex', function(args)
   require('stead.commands').index(args.args)
 end, {
-  nargs = '?',
-  complete = subcommands({ 'status', 'rebuild' }),
-  desc = 'stead: index the workspace (or show the index status)',
+  nargs = '*',
+  complete = function(arglead, cmdline)
+    if cmdline:match('^%S+%s+%S*$') and vim.startswith('status', arglead) then
+      return vim.list_extend({ 'status' }, vim.fn.getcompletion(arglead, 'file'))
+    end
+    return vim.fn.getcompletion(arglead, 'file')
+  end,
+  desc = 'stead: index the workspace, or given files (:SteadIndex status shows the state)',
 })
 
 cmd('SteadSearch', function(args)

@@ -42,6 +42,9 @@ function M.status()
   end)
 end
 
+--- :SteadIndex            index the workspace (changed files only; progress in the statusline)
+--- :SteadIndex status     what the index holds and whether it is up to date
+--- :SteadIndex {files}    re-index these files (`%` is the current one)
 function M.index(arg)
   arg = vim.trim(arg or '')
   if arg == 'status' then
@@ -52,18 +55,21 @@ function M.index(arg)
     end)
     return
   end
-  if arg ~= '' and arg ~= 'rebuild' then
-    return stead.notify(
-      ('unknown :SteadIndex argument %q (use status or rebuild)'):format(arg),
-      vim.log.levels.ERROR
-    )
+  local params = {}
+  if arg ~= '' then
+    params.paths = {}
+    for _, word in ipairs(vim.split(arg, '%s+', { trimempty = true })) do
+      params.paths[#params.paths + 1] = vim.fn.fnamemodify(vim.fn.expand(word), ':p')
+    end
   end
-  stead.request('stead/index', { rebuild = arg == 'rebuild' }, function(result)
+  stead.request('stead/index', params, function(result)
+    local what = params.paths and (#params.paths .. ' file(s)') or 'the workspace'
     local files = get(result, 'files')
     stead.notify(
-      'indexing '
-        .. (files and (tostring(files) .. ' files') or 'the workspace')
-        .. ' (progress in the statusline; :SteadIndex status)'
+      ('indexing %s%s (progress in the statusline; :SteadIndex status)'):format(
+        what,
+        files and (' — ' .. tostring(files) .. ' files') or ''
+      )
     )
   end)
 end
@@ -102,7 +108,7 @@ function M.search(query)
   if query == '' then
     return stead.notify('usage: :SteadSearch {query}', vim.log.levels.ERROR)
   end
-  stead.request('stead/search', { query = query }, function(result)
+  stead.request('stead/search', { query = query, k = 30 }, function(result)
     local results = get(result, 'results') or result or {}
     local items = M.qf_items(results)
     vim.fn.setqflist({}, ' ', { title = 'stead: ' .. query, items = items })
