@@ -158,7 +158,11 @@ class WorkspaceIndex:
 
     def _scan(self, paths: Sequence[Path] | None) -> tuple[dict[str, tuple[str, int, int]],
                                                             dict[str, walk.FileEntry]]:
-        saved = self.store.saved_files()
+        if paths is not None:
+            rels = [r for r in (self.relative(p) for p in paths) if r is not None]
+            saved = self.store.saved_files(rels)
+        else:
+            saved = self.store.saved_files()
         entries: dict[str, walk.FileEntry] = {}
         if paths is None:
             for e in walk.walk(self.root, self.settings.exclude, self.settings.max_file_bytes):
@@ -173,9 +177,9 @@ class WorkspaceIndex:
             if rel is None:
                 continue
             wanted.add(rel)
-            e = self._entry(rel, ign)
-            if e is not None:
-                entries[rel] = e
+            found = self._entry(rel, ign)
+            if found is not None:
+                entries[rel] = found
         return {p: v for p, v in saved.items() if p in wanted}, entries
 
     def relative(self, path: Path | str) -> str | None:
@@ -283,6 +287,31 @@ class WorkspaceIndex:
             deleted=len(plan.delete), unchanged=plan.unchanged, skipped=skipped,
             chunks_written=written, bytes_read=bytes_read, errors=tuple(errors[:50]),
             cancelled=self._cancel.is_set())
+
+    def refresh_text(self, path: Path | str, text: str, *, embed_vectors: bool = True
+                     ) -> RefreshStats:
+        """Index an open buffer's unsaved text for a workspace file (one commit).
+
+        The stored stat is left invalid so that the next scan compares the disk again:
+        a buffer closed without saving does not leave its text in the index for good.
+        """
+        rel = self.relative(path)
+        if rel is None or self._entry(rel, walk.Ignorer(self.root, self.settings.exclude)) \
+                is None or len(text) > self.settings.max_file_bytes:
+            return RefreshStats(skipped=1)
+        with self._refresh_lock:
+            started = time.perf_counter()
+            saved = self.store.saved_files([rel]).get(rel)
+            digest = _hash_text(text)
+            if saved is not None and saved[0] == digest:
+                return RefreshStats(files=1, unchanged=1)
+            chunks = chunking.chunk_text(rel, text)
+            written = self.store.write_files([(rel, digest, len(text), -1, chunks)])
+            n = self.embed_pending() if embed_vectors else 0
+            self._update_counts()
+            return RefreshStats(files=1, updated=int(saved is not None),
+                                added=int(saved is None), chunks_written=written,
+                                chunks_embedded=n, seconds=time.perf_counter() - started)
 
     def embed_pending(self, progress: Progress | None = None) -> int:
         """Give vectors to every chunk that lacks one; returns how many were embedded."""

@@ -68,7 +68,7 @@ def repr_sql(value: str) -> str:
 
 def glob_to_like(glob: str) -> str:
     """`src/**/*.py` -> `src/%/%.py` (LIKE), escaping LIKE's own wildcards."""
-    out = []
+    out: list[str] = []
     for ch in glob:
         if ch == "*":
             if out and out[-1] == "%":
@@ -216,9 +216,15 @@ class Store:
             os.close(fd)
 
     # -- reads ---------------------------------------------------------------------------
-    def saved_files(self) -> dict[str, tuple[str, int, int]]:
-        """path -> (content hash, size, mtime_ns) of every indexed file."""
-        t = (self.table.search().where(f"kind = '{FILE_KIND}'")
+    def saved_files(self, paths: Sequence[str] | None = None
+                    ) -> dict[str, tuple[str, int, int]]:
+        """path -> (content hash, size, mtime_ns) of every indexed file (or of `paths`)."""
+        if paths is not None and not paths:
+            return {}
+        where = f"kind = '{FILE_KIND}'"
+        if paths is not None:
+            where += f" AND {sql_in('path', paths)}"
+        t = (self.table.search().where(where)
              .select(["path", "file_hash", "size", "mtime_ns"]).limit(None).to_arrow())
         cols = t.to_pydict()
         return {p: (h, s, m) for p, h, s, m in zip(cols["path"], cols["file_hash"],

@@ -82,9 +82,7 @@ class Ignorer:
     def ignored(self, rel: str, is_dir: bool) -> bool:
         verdict: bool | None = None
         for prefix, spec in self.specs.items():
-            if prefix == "\0base":
-                sub = rel
-            elif prefix == "":
+            if prefix in ("\0base", ""):
                 sub = rel
             elif rel.startswith(prefix + "/"):
                 sub = rel[len(prefix) + 1:]

@@ -1,0 +1,347 @@
+"""The workspace index in the language server: background indexing, refresh, search.
+
+Indexing starts after `initialized` on a daemon thread (never on the event loop, never
+holding up shutdown) and reports `$/progress` so every editor shows a progress bar; the
+user may cancel it from there.  Saves and watched-file events refresh the files they name;
+edits are debounced and index the unsaved buffer.  LanceDB and tree-sitter are imported
+only on that thread, so the initialize path stays light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from lsprotocol import types
+
+from server import protocol
+
+if TYPE_CHECKING:
+    from index.api import RefreshStats, WorkspaceIndex
+    from server.lsp import SteadServer
+
+log = logging.getLogger(__name__)
+
+MANAGER = "index.manager"
+STATUS = "index.status"
+#: Seconds of quiet after the last keystroke before an edited buffer is re-indexed.
+EDIT_DEBOUNCE_S = 1.5
+#: Seconds to gather save / watched-file events into one refresh.
+SAVE_DEBOUNCE_S = 0.2
+PROGRESS_INTERVAL_S = 0.25
+
+
+def _path_of(uri: str) -> Path | None:
+    if not uri.startswith("file:"):
+        return None
+    return Path(unquote(urlsplit(uri).path))
+
+
+class IndexManager:
+    """Owns the WorkspaceIndex of the first workspace root and the work queued on it."""
+
+    def __init__(self, ls: SteadServer) -> None:
+        self.ls = ls
+        self.ix: WorkspaceIndex | None = None
+        self.state = "off"
+        self.error = ""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._queue: list[tuple[str, Any]] = []  # ("full", None) | ("paths", set) | ("text", ..)
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._pending_paths: set[Path] = set()
+        self._edited: set[str] = set()  # uris whose unsaved text was indexed
+        self._stop = False
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        if self.ix is not None:
+            st = self.ix.status()
+            if self.state in ("error",):
+                st["state"] = self.state
+        else:
+            st = {"state": self.state, "files": 0, "chunks": 0, "vectors": 0}
+        if self.error:
+            st["error"] = self.error
+        return st
+
+    def _publish(self) -> None:
+        shared: dict[str, Any] = self.ls.service(STATUS, dict)
+        shared.clear()
+        shared.update(self.status())
+
+    # -- the worker thread -------------------------------------------------------------
+    def start(self) -> None:
+        s = self.ls.settings.index
+        roots = self.ls.roots
+        if not s.enabled:
+            self.state = "disabled"
+        elif not roots:
+            self.state = "no workspace"
+        else:
+            self.loop = asyncio.get_running_loop()
+            self.state = "starting"
+            self.submit("full", None)
+            self._thread = threading.Thread(target=self._run, args=(roots[0],),
+                                            name="stead-index", daemon=True)
+            self._thread.start()
+        self._publish()
+
+    def submit(self, kind: str, arg: Any) -> None:
+        with self._lock:
+            if kind == "full":
+                self._queue = [q for q in self._queue if q[0] != "full"]
+            self._queue.append((kind, arg))
+        self._wake.set()
+
+    def _run(self, root: Path) -> None:
+        try:
+            from index.api import open_index
+
+            self.ix = open_index(root, self.ls.dirs.data, self.ls.settings.index)
+            self.state = "ready"
+        except Exception as exc:
+            self.state = "error"
+            self.error = str(exc)
+            log.warning("workspace index unavailable: %s", exc)
+            self._call_soon(self._show_error, f"stead: workspace index unavailable: {exc}")
+            self._call_soon(self._publish)
+            return
+        if self.ix.store.notice:
+            self._call_soon(self._show_info, f"stead: {self.ix.store.notice}")
+        while not self._stop:
+            self._wake.wait()
+            with self._lock:
+                queue, self._queue = self._queue, []
+                self._wake.clear()
+            for kind, arg in self._merge(queue):
+                if self._stop:
+                    return
+                try:
+                    self._do(kind, arg)
+                except Exception as exc:
+                    log.exception("index %s failed", kind)
+                    self.error = f"{kind} refresh failed: {exc}"
+                self._call_soon(self._publish)
+
+    @staticmethod
+    def _merge(queue: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """A full refresh covers every path refresh queued with it; texts stay separate."""
+        if any(k == "full" for k, _ in queue):
+            return [("full", None)] + [(k, a) for k, a in queue if k == "text"]
+        paths: set[Path] = set()
+        texts = []
+        for k, a in queue:
+            if k == "paths":
+                paths |= a
+            else:
+                texts.append((k, a))
+        return ([("paths", paths)] if paths else []) + texts
+
+    def _do(self, kind: str, arg: Any) -> None:
+        ix = self.ix
+        assert ix is not None
+        if kind == "text":
+            path, text = arg
+            ix.refresh_text(path, text)
+            return
+        paths = None if kind == "full" else sorted(arg)
+        title = "stead: indexing workspace" if paths is None else "stead: updating index"
+        reporter = _Progress(self, title) if paths is None or len(paths) > 20 else None
+        stats = ix.refresh(paths, reporter.report if reporter else None)
+        if reporter is not None:
+            reporter.finish(stats)
+
+    # -- loop helpers ------------------------------------------------------------------
+    def _call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # loop closed meanwhile
+                loop.call_soon_threadsafe(fn, *args)
+
+    def _show_error(self, message: str) -> None:
+        self.ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, message))
+
+    def _show_info(self, message: str) -> None:
+        self.ls.window_log_message(types.LogMessageParams(types.MessageType.Info, message))
+
+    # -- document events (on the loop) -------------------------------------------------
+    def on_document(self, event: str, uri: str, params: Any) -> None:
+        if self.state in ("off", "disabled", "no workspace", "error") or self.loop is None:
+            return
+        path = _path_of(uri)
+        if path is None:
+            return
+        if event in ("save", "watched"):
+            self._edited.discard(uri)
+            self._pending_paths.add(path)
+            self._debounce("paths", SAVE_DEBOUNCE_S, self._flush_paths)
+        elif event == "change":
+            self._edited.add(uri)
+            self._debounce(uri, EDIT_DEBOUNCE_S, lambda: self._flush_text(uri))
+        elif event == "close" and uri in self._edited:
+            self._edited.discard(uri)  # unsaved text was indexed: back to the disk's
+            self._pending_paths.add(path)
+            self._debounce("paths", SAVE_DEBOUNCE_S, self._flush_paths)
+
+    def _debounce(self, key: str, delay: float, fn: Callable[[], None]) -> None:
+        assert self.loop is not None
+        old = self._timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._timers[key] = self.loop.call_later(delay, fn)
+
+    def _flush_paths(self) -> None:
+        self._timers.pop("paths", None)
+        paths, self._pending_paths = self._pending_paths, set()
+        if paths:
+            self.submit("paths", paths)
+
+    def _flush_text(self, uri: str) -> None:
+        self._timers.pop(uri, None)
+        try:
+            doc = self.ls.workspace.get_text_document(uri)
+            text = doc.source
+        except Exception:
+            return
+        path = _path_of(uri)
+        if path is not None:
+            self.submit("text", (path, text))
+
+    def stop(self) -> None:
+        self._stop = True
+        if self.ix is not None:
+            self.ix.cancel()
+        self._wake.set()
+
+
+class _Progress:
+    """Work-done progress for one refresh, driven from the worker thread."""
+
+    def __init__(self, mgr: IndexManager, title: str) -> None:
+        self.mgr = mgr
+        self.title = title
+        self.token = f"stead-index-{uuid.uuid4().hex[:8]}"
+        self.last = 0.0
+        self.started = threading.Event()
+        self.enabled = _client_supports_progress(mgr.ls)
+        if self.enabled and mgr.loop is not None:
+            fut = asyncio.run_coroutine_threadsafe(self._begin(), mgr.loop)
+            try:
+                fut.result(timeout=10)
+            except Exception:
+                log.info("client did not accept a progress token; no progress bar")
+                self.enabled = False
+
+    async def _begin(self) -> None:
+        ls = self.mgr.ls
+        await ls.work_done_progress.create_async(self.token)
+        ls.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
+            title=self.title, cancellable=True, percentage=0))
+        fut = ls.work_done_progress.tokens.get(self.token)
+        if fut is not None:  # the user pressed cancel on the progress bar
+            ix = self.mgr.ix
+            fut.add_done_callback(lambda f: ix.cancel() if f.cancelled() and ix else None)
+
+    def report(self, done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_S and done < total:
+            return
+        self.last = now
+        self.mgr._call_soon(self.mgr._publish)
+        if not self.enabled:
+            return
+        pct = int(100 * done / total) if total else 0
+        self.mgr._call_soon(self.mgr.ls.work_done_progress.report, self.token,
+                            types.WorkDoneProgressReport(message=message, percentage=pct))
+
+    def finish(self, stats: RefreshStats) -> None:
+        if not self.enabled:
+            return
+        what = "cancelled" if stats.cancelled else (
+            f"{stats.added + stats.updated} files indexed, {stats.deleted} removed, "
+            f"{stats.chunks_embedded} chunks embedded in {stats.seconds:.1f}s")
+        self.mgr._call_soon(self.mgr.ls.work_done_progress.end, self.token,
+                            types.WorkDoneProgressEnd(message=what))
+
+
+def _client_supports_progress(ls: SteadServer) -> bool:
+    try:
+        caps = ls.client_capabilities
+        return bool(caps.window and caps.window.work_done_progress)
+    except Exception:
+        return False
+
+
+def manager(ls: SteadServer) -> IndexManager:
+    return ls.service(MANAGER, lambda: IndexManager(ls))
+
+
+def index_for(ls: SteadServer) -> WorkspaceIndex | None:
+    """The workspace index once it is open (None while starting, disabled or broken).
+
+    Never blocks: safe to call on the event loop.  Searches on it still block, so run
+    them with `ls.off_loop`.
+    """
+    return manager(ls).ix
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def _snake_keys(params: Any) -> Any:
+    data = protocol._plain(params)
+    if isinstance(data, dict):
+        return {_CAMEL.sub(r"_\1", str(k)).lower(): v for k, v in data.items()}
+    return data
+
+
+def register(ls: SteadServer) -> None:
+    ls.initialized_hooks.append(lambda ls: manager(ls).start())
+    ls.document_listeners.append(lambda ev, uri, p: manager(ls).on_document(ev, uri, p))
+
+    @ls.feature(protocol.INDEX_STATUS)
+    def index_status(ls: SteadServer, params: Any) -> dict[str, Any]:
+        return manager(ls).status()
+
+    @ls.feature(protocol.INDEX_REBUILD)
+    def index_rebuild(ls: SteadServer, params: Any) -> dict[str, Any]:
+        p = protocol.parse(_snake_keys(params), protocol.IndexRebuildParams)
+        mgr = manager(ls)
+        if mgr.state in ("off", "disabled", "no workspace", "error"):
+            return {"started": False, "state": mgr.state, "error": mgr.error}
+        if p.paths:
+            root = ls.roots[0]
+            mgr.submit("paths", {root / x if not Path(x).is_absolute() else Path(x)
+                                 for x in p.paths})
+        else:
+            mgr.submit("full", None)
+        return {"started": True, "state": mgr.state}
+
+    @ls.feature(protocol.SEARCH)
+    async def search(ls: SteadServer, params: Any) -> dict[str, Any]:
+        p = protocol.parse(_snake_keys(params), protocol.SearchParams)
+        ix = index_for(ls)
+        mgr = manager(ls)
+        if ix is None:
+            return {"hits": [], "state": mgr.state, "error": mgr.error}
+        hits = await ls.off_loop(lambda: ix.search(
+            p.query, p.k, mode=p.mode, path_glob=p.path_glob,  # type: ignore[arg-type]
+            language=p.language))
+        root = ix.root
+        return {
+            "hits": [{**protocol.dump(h), "uri": (root / h.path).as_uri()} for h in hits],
+            "state": ix.status()["state"],
+            "search": hits[0].source if hits else "",
+        }
