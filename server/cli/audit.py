@@ -77,13 +77,11 @@ def run_verify(args: argparse.Namespace) -> int:
     log = _log()
     result = log.verify()
     if args.json:
-        print(
-            json.dumps(
-                {"ok": result.ok, "records": result.records, "problems": list(result.problems)}
-            )
-        )
+        data = {"ok": result.ok, "records": result.records, "problems": list(result.problems)}
+        print(json.dumps({**data, "last_hash": result.last_hash}))
     elif result.ok:
         print(f"OK: {result.records} record(s), hash chain intact ({log.path})")
+        print(f"last record hash: {result.last_hash} (note it to detect a log rewritten whole)")
     else:
         print(f"BROKEN: {log.path} has been altered:", file=sys.stderr)
         for problem in result.problems:
