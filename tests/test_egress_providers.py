@@ -136,6 +136,18 @@ def test_settings_changed_after_preview_are_honoured(fake: FakeProvider, ws: Pat
     assert [r["outcome"] for r in esc.audit.records()] == ["refused"]
 
 
+def test_a_provider_reconfigured_after_the_preview_is_refused(
+    fake: FakeProvider, ws: Path, tmp_path: Path
+) -> None:
+    esc = Escalations(AuditLog(tmp_path / "audit.jsonl"))
+    m = esc.preview("Q", [], settings(fake, ws), provider="f", roots=[ws])
+    moved = settings(fake, ws, providers={"f": {"url": "https://elsewhere.example/v1",
+                                                "model": "m", "api_key_env": "STEAD_UNIT_KEY"}})
+    with pytest.raises(EgressRefused, match="reconfigured after the preview"):
+        asyncio.run(esc.send(m.id, [], moved, lambda t: None))
+    assert fake.requests == []
+
+
 def test_expired_manifests_are_refused(fake: FakeProvider, ws: Path, tmp_path: Path) -> None:
     now = [0.0]
     esc = Escalations(AuditLog(tmp_path / "audit.jsonl"), ttl_s=60, clock=lambda: now[0])

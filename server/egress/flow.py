@@ -20,7 +20,7 @@ from typing import Any
 
 from attrs import frozen
 
-from server.egress import keys, providers
+from server.egress import keys, providers, urls
 from server.egress.audit import AuditError, AuditLog, Outcome
 from server.egress.manifest import (
     Item,
@@ -264,6 +264,13 @@ class Escalations:
         if decision.route != "remote":
             raise self._refuse(decision.reason, m.provider, pending.roots, **common)
         ps = settings.remote.providers[m.provider]
+        if (ps.kind, ps.model, urls.endpoint(ps.kind, ps.url)) != (m.kind, m.model, m.url):
+            raise self._refuse(
+                f"provider {m.provider!r} was reconfigured after the preview; preview again",
+                m.provider,
+                pending.roots,
+                **common,
+            )
         key = keys.find(m.provider, ps)
         if key is None:
             raise self._refuse(
