@@ -750,3 +750,37 @@ def test_history_rows_and_entry() -> None:
     text = "\n".join(lines)
     assert "files:\n  calc.py:1-2" in text and "redactions: 1 email" in text
     assert "## prompt\n[user]\nwhat does add do?" in text and "## response\nreturn a + b" in text
+
+
+# -- index and search ----------------------------------------------------------------------
+@requires_nvim
+def test_index_and_search_fill_the_quickfix_list(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path
+) -> None:
+    (workspace / ".git").mkdir()
+    (workspace / "net.py").write_text(
+        "class HttpClient:\n    def fetch(self, url):\n        return url\n"
+    )
+    (workspace / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    run = nvim_run(
+        "search",
+        {
+            "file": str(workspace / "calc.py"),
+            "query": "HttpClient",
+            "opts": {"index": {"embedder": "none"}},
+        },
+        timeout=120,
+    ).ok()
+    assert run.data["index_status"]["files"] == 2
+    # Indexing progress reached the statusline.
+    assert any(
+        p.startswith("stead smollm2-135m local indexing workspace 100%")
+        for p in run.data["progress"]
+    ), run.data["progress"]
+    assert any(line.startswith("files: 2") for line in run.data["status_lines"])
+    assert run.data["qf_title"] == "stead: HttpClient"
+    first = run.data["qf"][0]
+    assert first["file"] == str(workspace / "net.py") and first["lnum"] == 1, run.data["qf"]
+    assert "HttpClient" in first["text"]
+    assert run.data["qf_open"] is True
+    assert any('no results for "zzqqxxnothinglikethis"' in n for n in run.notifications)

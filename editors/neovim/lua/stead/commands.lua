@@ -63,14 +63,18 @@ function M.index(arg)
     end
   end
   stead.request('stead/index', params, function(result)
-    local what = params.paths and (#params.paths .. ' file(s)') or 'the workspace'
-    local files = get(result, 'files')
-    stead.notify(
-      ('indexing %s%s (progress in the statusline; :SteadIndex status)'):format(
-        what,
-        files and (' — ' .. tostring(files) .. ' files') or ''
+    if get(result, 'started') == false then
+      local err = get(result, 'error')
+      return stead.notify(
+        ('indexing not started: the index is %s%s'):format(
+          tostring(get(result, 'state')),
+          err and (' (' .. tostring(err) .. ')') or ''
+        ),
+        vim.log.levels.WARN
       )
-    )
+    end
+    local what = params.paths and (#params.paths .. ' file(s)') or 'the workspace'
+    stead.notify(('indexing %s (progress in the statusline; :SteadIndex status)'):format(what))
   end)
 end
 
@@ -80,7 +84,8 @@ end
 function M.qf_items(results)
   local items = {}
   for _, r in ipairs(results or {}) do
-    local path = get(r, 'path') or get(r, 'file') or get(r, 'uri') or ''
+    -- the URI is absolute; `path` is relative to the workspace root
+    local path = get(r, 'uri') or get(r, 'path') or get(r, 'file') or ''
     if type(path) == 'string' and vim.startswith(path, 'file://') then
       path = vim.uri_to_fname(path)
     end
@@ -109,12 +114,13 @@ function M.search(query)
     return stead.notify('usage: :SteadSearch {query}', vim.log.levels.ERROR)
   end
   stead.request('stead/search', { query = query, k = 30 }, function(result)
-    local results = get(result, 'results') or result or {}
-    local items = M.qf_items(results)
+    local items = M.qf_items(get(result, 'hits') or {})
     vim.fn.setqflist({}, ' ', { title = 'stead: ' .. query, items = items })
     if #items == 0 then
-      local note = get(result, 'note') or get(result, 'message')
-      stead.notify(('no results for %q%s'):format(query, note and (' (' .. note .. ')') or ''))
+      local state, err = get(result, 'state'), get(result, 'error')
+      local why = err and ('index ' .. tostring(state) .. ': ' .. tostring(err))
+        or (state and state ~= 'ready' and ('the index is ' .. tostring(state)))
+      stead.notify(('no results for %q%s'):format(query, why and (' (' .. why .. ')') or ''))
     else
       vim.cmd('botright copen')
     end

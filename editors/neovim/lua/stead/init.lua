@@ -543,8 +543,9 @@ function M.statusline()
   end
   if M.progress then
     local p = M.progress
-    parts[#parts + 1] = p.title
-      .. (p.percentage and (' %d%%%%'):format(p.percentage) or '')
+    -- (a literal "%": use it as `%{v:lua...}`, whose result is not parsed again)
+    parts[#parts + 1] = p.title:gsub('^stead:%s*', '')
+      .. (p.percentage and (' %d%%'):format(p.percentage) or '')
       .. (p.message and (' ' .. p.message) or '')
   end
   return table.concat(parts, ' ')
