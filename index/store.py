@@ -104,7 +104,7 @@ class Store:
         with self.write_lock():
             self._validate()
             self.db = lancedb.connect(str(directory / "lance"),
-                                      read_consistency_interval=timedelta(seconds=0.5))
+                                      read_consistency_interval=timedelta(0))
             self.table = self._open_table()
 
     # -- setup ---------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class Store:
                 import lancedb
 
                 self.db = lancedb.connect(str(self.dir / "lance"),
-                                          read_consistency_interval=timedelta(seconds=0.5))
+                                          read_consistency_interval=timedelta(0))
         table = self.db.create_table(TABLE, schema=self._schema(), mode="overwrite")
         # an FTS index on the empty table: rows written later are searched unindexed until
         # `optimize` folds them in, so full-text works from the first commit
