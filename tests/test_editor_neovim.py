@@ -784,3 +784,23 @@ def test_index_and_search_fill_the_quickfix_list(  # type: ignore[no-untyped-def
     assert "HttpClient" in first["text"]
     assert run.data["qf_open"] is True
     assert any('no results for "zzqqxxnothinglikethis"' in n for n in run.notifications)
+
+
+@requires_nvim
+def test_plain_vim_lsp_enable_works_without_setup(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path, xdg: dict[str, str]
+) -> None:
+    # The server reads the user's config file when the client sends no settings.
+    config = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text("[completion]\nmax_tokens = 21\n")
+    file = _source(workspace)
+    run = nvim_run("plain", {"file": str(file)}).ok()
+    assert run.data["name"] == "stead"
+    assert run.data["init_options"] is None  # nothing to override the config file with
+    assert run.data["settings"]["settings"]["completion"]["max_tokens"] == 21
+    assert run.data["inline_enabled"] is True
+    assert run.data["tab_mapped"] == "stead: accept the suggestion"
+    assert run.data["restarted"] is True
+    assert run.data["clients_after_restart"] == 1
+    assert not any("stopped unexpectedly" in n for n in run.notifications), run.notifications
