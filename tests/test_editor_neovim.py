@@ -212,12 +212,15 @@ def test_missing_server_gives_a_clear_message_with_the_fix(  # type: ignore[no-u
     file = _source(workspace)
     empty_bin = tmp_path / "empty-bin"
     empty_bin.mkdir()
-    run = nvim_run("missing", {"file": str(file)}, path_dirs=[str(empty_bin)]).ok()
+    stead = str(Path(sys.executable).parent / "stead")
+    run = nvim_run("missing", {"file": str(file), "stead": stead}, path_dirs=[str(empty_bin)]).ok()
     errors = [n for n in run.notifications if "not found" in n]
     assert len(errors) == 1, run.notifications  # said once, not once per buffer
     assert "pipx install stead" in errors[0] and "cmd = {" in errors[0]
     assert run.data["clients"] == 0
     assert "ERROR" in run.data["health"] and "not found" in run.data["health"]
+    # vim.lsp.config('stead', { cmd = {...} }) with the full path then starts it.
+    assert run.data["fixed_client"] == "stead"
 
 
 @requires_nvim

@@ -27,7 +27,6 @@ end
 
 local function check_server()
   local stead = require('stead')
-  local config = require('stead.config')
   health.start('stead: server')
   if not stead.setup_called then
     health.info(
@@ -37,7 +36,7 @@ local function check_server()
   for _, problem in ipairs(stead.problems or {}) do
     health.error('setup(): ' .. problem)
   end
-  local cmd = config.options.cmd
+  local cmd = stead.cmd()
   local exe = vim.fn.exepath(cmd[1])
   if exe == '' then
     health.error(stead.missing_message(cmd))
@@ -107,8 +106,7 @@ function M.doctor_report(text)
 end
 
 local function check_doctor()
-  local config = require('stead.config')
-  local cmd = config.options.cmd
+  local cmd = require('stead').cmd()
   if vim.fn.executable(cmd[1]) == 0 then
     return
   end

@@ -24,8 +24,15 @@ M.notify = notify
 
 -- -- server command -------------------------------------------------------------------
 
---- The command that starts the server, as configured.
+--- The command that starts the server: setup()'s `cmd`, unless `vim.lsp.config('stead',
+--- { cmd = {...} })` replaced the config's command with a list of its own.
 function M.cmd()
+  local ok, resolved = pcall(function()
+    return vim.lsp.config[M.name]
+  end)
+  if ok and resolved and type(resolved.cmd) == 'table' and type(resolved.cmd[1]) == 'string' then
+    return resolved.cmd
+  end
   return config.options.cmd
 end
 
