@@ -18,7 +18,6 @@ figures that chose the default are in that script's docstring.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import json
 import logging
@@ -273,24 +272,30 @@ def _words_for_static(text: str) -> str:
     return " ".join(_IDENT_PARTS.findall(text))
 
 
-def distill(model: MiniLM, dim: int = STATIC_DIM, batch: int = 512) -> tuple[np.ndarray,
-                                                                               np.ndarray]:
+def distill(model: MiniLM, dim: int = STATIC_DIM, batch: int = 512,
+            ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Token table of a static model: each vocabulary token through the transformer.
+
+    `ids` limits the work to some tokens (the others get zero rows): tests use it to build
+    a real but small model for their own corpus in a second.
 
     Returns (table [vocab, dim] float16-ready float32, weights [vocab]).  Weights follow
     model2vec: log(1 + rank), with the WordPiece vocabulary's order as the frequency rank,
     so common tokens count for less.
     """
     tok = model.tok
-    vecs = np.zeros((tok.size, model.dim), dtype=np.float32)
-    for start in range(0, tok.size, batch):
-        ids = [[tok.cls, i, tok.sep] for i in range(start, min(tok.size, start + batch))]
-        vecs[start:start + len(ids)] = model.encode_ids(ids)
+    todo = list(range(tok.size)) if ids is None else sorted(set(ids))
+    vecs = np.zeros((len(todo), model.dim), dtype=np.float32)
+    for start in range(0, len(todo), batch):
+        part = todo[start:start + batch]
+        vecs[start:start + len(part)] = model.encode_ids([[tok.cls, i, tok.sep] for i in part])
     mean = vecs.mean(0)
     centered = vecs - mean
     # PCA by SVD of the covariance (384x384: instant)
     _, _, vt = np.linalg.svd(np.cov(centered, rowvar=False))
-    table = centered @ vt[:dim].T
+    reduced = centered @ vt[:dim].T
+    table = np.zeros((tok.size, dim), dtype=np.float32)
+    table[todo, : reduced.shape[1]] = reduced
     weights = np.log1p(np.arange(tok.size, dtype=np.float32))
     return table.astype(np.float32), weights
 
@@ -328,13 +333,15 @@ def ensure_static_model(models_dir: Path) -> Path:
     model_dir = package_model_dir()
     log.info("building the static embedding model from %s (once)", model_dir)
     table, weights = distill(MiniLM(model_dir))
-    models_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256((model_dir / "vocab.txt").read_bytes()).hexdigest()[:16]
-    fd, tmp = tempfile.mkstemp(dir=models_dir, suffix=".npz.tmp")
+    return write_static_model(target, table, weights)
+
+
+def write_static_model(target: Path, table: np.ndarray, weights: np.ndarray) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz.tmp")
     os.close(fd)
     with open(tmp, "wb") as fh:
-        np.savez(fh, table=table.astype(np.float16), weights=weights,
-                 vocab_sha=np.array(digest))
+        np.savez(fh, table=table.astype(np.float16), weights=weights)
     os.replace(tmp, target)  # atomic: two processes may build it at once
     return target
 
