@@ -100,7 +100,8 @@ def nvim_run(xdg: dict[str, str], workspace: Path, tmp_path: Path):  # type: ign
     ) -> Run:
         assert HAVE_NVIM and NVIM is not None, NVIM_MISSING
         out = tmp_path / f"result-{next(counter)}.json"
-        bin_dir = str(Path(sys.executable).parent)
+        # STEAD_TEST_BIN: run against another installation's `stead` (default: this venv's)
+        bin_dir = os.environ.get("STEAD_TEST_BIN") or str(Path(sys.executable).parent)
         child_env = dict(os.environ)
         child_env.update(xdg)
         child_env.update(

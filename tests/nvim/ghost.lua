@@ -27,6 +27,9 @@ end
 
 -- Cursor at the end of line P.line, in insert mode: Neovim requests a suggestion.
 H.feed(P.line .. 'GA')
+H.wait(function()
+  return vim.api.nvim_get_mode().mode == 'i'
+end, 5000, 'insert mode')
 H.data('mode', vim.api.nvim_get_mode().mode)
 local shown = H.wait(ghost, 30000, 'ghost text to appear')
 H.step('ghost shown')
@@ -35,6 +38,9 @@ H.data('buffer_before', vim.api.nvim_buf_get_lines(0, 0, -1, false))
 
 -- Dismiss: the text disappears, nothing is inserted, the server hears "rejected".
 H.feed('<C-]>', 50)
+H.wait(function()
+  return ghost() == nil
+end, 5000, 'the ghost text to go after <C-]>')
 H.data('after_dismiss', ghost() or vim.NIL)
 H.data('buffer_after_dismiss', vim.api.nvim_buf_get_lines(0, 0, -1, false))
 
@@ -54,6 +60,12 @@ H.data('feedback', sent)
 
 -- With no suggestion shown, <Tab> is a plain Tab.
 H.feed('<Esc>', 30)
+H.wait(function()
+  return vim.api.nvim_get_mode().mode == 'n'
+end, 5000, 'normal mode')
 vim.lsp.inline_completion.enable(false, { bufnr = 0 })
 H.feed('Go<C-u>x<Tab>y<Esc>', 100)
+H.wait(function()
+  return vim.api.nvim_get_mode().mode == 'n' and vim.api.nvim_buf_line_count(0) == 3
+end, 5000, 'the plain-Tab line')
 H.data('plain_tab_line', vim.api.nvim_buf_get_lines(0, -2, -1, false)[1])
