@@ -52,7 +52,10 @@ def main() -> int:
             env[f"XDG_{name}_HOME"] = str(t / name)
         out = t / "out.json"
         env.update(
-            PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+            # STEAD_TEST_BIN: measure another installation's `stead` (default: this venv's)
+            PATH=os.pathsep.join(
+                [os.environ.get("STEAD_TEST_BIN") or str(Path(sys.executable).parent), "/usr/bin", "/bin"]
+            ),
             STEAD_PLUGIN_DIR=str(ROOT / "editors" / "neovim"),
             STEAD_TEST_SCRIPT=str(ROOT / "tests" / "nvim" / "bench_ghost.lua"),
             STEAD_TEST_OUT=str(out),
