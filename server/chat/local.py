@@ -34,13 +34,16 @@ def workspace_root(start: Path) -> Path:
 
 def open_index(root: Path, d: Dirs, settings: Settings) -> SearchIndex | None:
     """The workspace's index when it has been built (by an editor or `stead index`)."""
-    try:
-        from index.api import open_index as open_workspace_index  # type: ignore[attr-defined]
-    except ImportError:
+    if not settings.index.enabled or not d.index_dir(root).exists():
         return None
     try:
-        return open_workspace_index(root, d, settings)  # type: ignore[no-any-return]
-    except Exception as exc:
+        from index.api import open_index as open_workspace_index
+
+        index = open_workspace_index(root, d.data, settings.index)
+        if not index.status().get("chunks"):
+            return None
+        return index
+    except Exception as exc:  # a broken or foreign index: answer without it
         log.info("no usable index for %s: %s", root, exc)
         return None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from attrs import frozen
 
 from server.context.budget import SourceResult, Window, fill_shares, same_path
-from server.context.select import SearchIndex, hit_candidate
+from server.context.select import SearchIndex, hit_candidate, index_root
 from server.context.sources import run_sources
 from server.context.symbols import find_definition, identifiers_near, read_text, resolve_imports
 from server.context.tokens import Counter, approx_tokens
@@ -90,7 +90,7 @@ def definitions(
             continue
         out.append(Candidate(imp.file, d.start_line, d.end_line, d.text, IMPORT, 1.0, name))
     if index is not None:
-        root = req.roots[0] if req.roots else None
+        root = index_root(index, req.roots[0] if req.roots else None)
         for name in unresolved:
             for hit in index.lookup_symbol(name, 2):
                 out.append(hit_candidate(hit, SYMBOL, root, detail=name))
@@ -105,7 +105,7 @@ def similar(req: CompletionInput, index: SearchIndex | None, k: int = 5) -> list
     query = " ".join(" ".join(before).split())[:400]
     if not query:
         return []
-    root = req.roots[0] if req.roots else None
+    root = index_root(index, req.roots[0] if req.roots else None)
     return [hit_candidate(h, SIMILAR, root) for h in index.search(query, k, mode="fts")]
 
 

@@ -49,7 +49,7 @@ NO_INDEX_NOTE = "No workspace index yet: context comes from the open files only.
 class SearchIndex(Protocol):
     """What select needs from the workspace index (index/api.py's WorkspaceIndex)."""
 
-    def search(self, query: str, k: int = ..., mode: str = ...) -> Sequence[Any]: ...
+    def search(self, query: str, k: int = ..., *, mode: Any = ...) -> Sequence[Any]: ...
 
     def lookup_symbol(self, name: str, k: int = ...) -> Sequence[Any]: ...
 
@@ -61,6 +61,12 @@ class Cursor:
     path: str
     line: int
     text: str | None = None
+
+
+def index_root(index: Any, fallback: Path | None) -> Path | None:
+    """Hit paths are relative to the index's own (resolved) root."""
+    root = getattr(index, "root", None)
+    return Path(root) if root else fallback
 
 
 def hit_candidate(hit: Any, reason: str, root: Path | None = None, detail: str = "") -> Candidate:
@@ -150,6 +156,7 @@ def select(
     notes: list[str] = []
     if index is not None:
         idx = index
+        root = index_root(index, root)
 
         def searcher(mode: str, reason: str) -> Callable[[], list[Candidate]]:
             return lambda: [hit_candidate(h, reason, root) for h in idx.search(q, k, mode=mode)]
