@@ -156,3 +156,31 @@ async def test_newer_request_cancels_older(
     second = await client.text_document_inline_completion_async(inline_params(uri, 0, 5))
     older = await first
     assert older is not None and second is not None
+
+
+async def test_completions_are_kept_in_history_with_their_outcome(
+    start_client: StartClient, workspace: Path, tiny_model: Path, xdg: dict[str, str]
+) -> None:
+    from server.history import HistoryStore
+    from server.paths import dirs
+
+    client = await start_client(init_options=opts(tiny_model))
+    uri = await open_doc(client, workspace)
+    result = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    assert [i.insert_text for i in result.items] == [DEFAULT_OUTPUT]  # type: ignore[union-attr]
+    client.protocol.notify(
+        "stead/completion/accepted", {"uri": uri, "text": DEFAULT_OUTPUT, "line": 1,
+                                      "character": 4}
+    )
+    client.protocol.notify("stead/completion/rejected", {"bogus": [1, 2]})  # ignored
+    # a request after the notifications: the server has handled them and is alive
+    await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    await client.shutdown_session()
+    with HistoryStore(dirs().history_db) as store:
+        entries = [e for e in store.list(limit=10) if e.kind == "completion"]
+    assert entries, "no completion entry was recorded"
+    first = entries[-1]
+    assert first.response == DEFAULT_OUTPUT and first.route == "local"
+    assert first.model == "stead-tiny" and first.completion_tokens == 4
+    assert first.outcome == "accepted"
+    assert "def add(a, b):" in first.prompt

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING
 
 from server.backends.base import Backend, ChatMessage, Generation, ModelError, ModelInfo
@@ -25,6 +26,7 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 SERVICE = "backend"
+_build_lock = threading.Lock()
 
 
 def default_threads() -> int:
@@ -76,7 +78,15 @@ def backend_for(ls: SteadServer) -> Backend:
         except ModelError as exc:
             return exc
 
-    backend = ls.service(SERVICE, build)
+    backend = ls._services.get(SERVICE)
+    if backend is None:
+        # built under our own lock: resolving may copy and hash the default model (seconds),
+        # and ls.service's lock is shared with handlers that run on the event loop
+        with _build_lock:
+            backend = ls._services.get(SERVICE)
+            if backend is None:
+                built = build()
+                backend = ls.service(SERVICE, lambda: built)
     if isinstance(backend, ModelError):
         raise backend
     return backend

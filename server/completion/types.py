@@ -27,6 +27,8 @@ class CompletionRequest:
     path: str = ""
     language_id: str = ""
     snippets: Sequence[Snippet] = ()
+    #: The document's URI (LSP) or "" (CLI): in-flight requests are tracked per document.
+    uri: str = ""
 
 
 Source = Literal["model", "cache", "typed", "empty", "error", "disabled"]

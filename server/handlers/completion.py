@@ -26,51 +26,78 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ENGINE = "completion.engine"
 FEEDBACK = "completion.feedback"
+HISTORY = "completion.history"
 #: Set by the context area: (ls, uri, prefix, suffix) -> snippets for cross-file context.
 SNIPPETS = "completion.snippets"
+
+
+def history_link(ls: SteadServer) -> HistoryLink:
+    return ls.service(HISTORY, lambda: HistoryLink(ls))
 
 
 def engine_for(ls: SteadServer) -> Engine:
     from server.backends import backend_for
     from server.completion.engine import Engine
 
+    link = history_link(ls)  # not inside the factory: ls.service's lock is not reentrant
+
     def build() -> Engine:
         engine = Engine(lambda: backend_for(ls), cache_size=ls.settings.completion.cache_size)
-        engine.recorders.append(_history_recorder(ls))
+        engine.recorders.append(link.record)
         return engine
 
     return ls.service(ENGINE, build)
 
 
-def _history_recorder(ls: SteadServer) -> Any:
-    """Record each model completion in the local history, when that module is present."""
+class HistoryLink:
+    """Writes completion prompts to the local history on a background thread and marks
+    them accepted or rejected when the client says so (by document and suggestion text)."""
 
-    def record(req: CompletionRequest, result: CompletionResult) -> None:
-        s = ls.settings.history
-        if not (s.enabled and s.completions) or not result.prompt:
+    def __init__(self, ls: SteadServer) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.ls = ls
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stead-history")
+        #: uri -> (suggestion text, future of the history entry id)
+        self.last: dict[str, tuple[str, Any]] = {}
+
+    def record(self, req: CompletionRequest, result: CompletionResult) -> None:
+        if not result.prompt or result.source not in ("model", "empty"):
             return
         try:
-            from server.history import Entry  # type: ignore[attr-defined]
-            from server.history import record as history_record
+            from server.history import Entry, FileRange, record, should_record
         except ImportError:
             return
-        try:
-            entry = Entry(  # field names agreed with the history area
-                kind="completion",
-                route="local",
-                model=result.model,
-                prompt=result.prompt,
-                response=result.text,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                latency_ms=result.model_ms + result.overhead_ms,
-                outcome=result.stop_reason or result.source,
-            )
-            history_record(entry, ls.dirs.history_db)
-        except Exception:
-            log.debug("history record failed", exc_info=True)
+        if not should_record(self.ls.settings.history, "completion"):
+            return
+        roots = self.ls.roots
+        entry = Entry(
+            kind="completion",
+            prompt=result.prompt,
+            response=result.text,
+            model=result.model,
+            route="local",
+            workspace=str(roots[0]) if roots else "",
+            files=[FileRange(req.path, 0, 0)] if req.path else [],
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            latency_ms=result.model_ms + result.overhead_ms,
+            outcome="shown" if result.text else (result.stop_reason or "answered"),
+        )
+        future = self._pool.submit(record, entry, self.ls.dirs.history_db)
+        if result.text and req.uri:
+            self.last[req.uri] = (result.text, future)
 
-    return record
+    def outcome(self, uri: str, text: str, outcome: str) -> None:
+        shown = self.last.get(uri)
+        if shown is None or (text and not shown[0].startswith(text) and text != shown[0]):
+            return
+        del self.last[uri]
+        from server.history import set_outcome
+
+        future = shown[1]
+        db = self.ls.dirs.history_db
+        self._pool.submit(lambda: set_outcome(db, future.result(), outcome))
 
 
 def cursor_split(source: str, lines: Any, line: int, character: int, encoding: str) -> tuple[
@@ -142,7 +169,7 @@ async def complete_at(
         except Exception:
             log.debug("snippet provider failed", exc_info=True)
     req = CompletionRequest(
-        prefix=prefix, suffix=suffix, path=doc.path or uri,
+        prefix=prefix, suffix=suffix, path=doc.path or uri, uri=uri,
         language_id=doc.language_id or "", snippets=tuple(snippets),
     )
     engine = await ls.off_loop(engine_for, ls)
@@ -168,6 +195,8 @@ def _feedback(ls: SteadServer, kind: str, params: Any) -> None:
         engine = ls._services.get(ENGINE)
         if engine is not None:
             engine.cache.forget_shown()
+    if fb.uri:
+        history_link(ls).outcome(fb.uri, fb.text, kind)
 
 
 def register(ls: SteadServer) -> None:
