@@ -93,3 +93,33 @@ def test_every_chat_prompt_is_recorded_in_history(xdg: dict[str, str], workspace
     assert "what does `load_config` return?" in entry.prompt
     assert entry.response.startswith(TINY_OUTPUT)
     assert any(f.path.endswith("config.py") and f.start_line == 4 for f in entry.files)
+
+
+def test_ask_uses_the_workspace_index(xdg: dict[str, str], workspace: Path, tiny_model: Path) -> None:
+    """With a built index (real LanceDB on disk), context comes from it: no open files needed."""
+    from index.api import open_index
+    from server.paths import dirs
+    from server.settings import IndexSettings
+
+    (workspace / "config.py").write_text(CONFIG_PY)
+    (workspace / "app.py").write_text("from config import load_config\n\nload_config('a.toml')\n")
+    (workspace / "pkg").mkdir()
+    (workspace / "pkg" / "render.py").write_text("def render_page(cfg):\n    return str(cfg)\n")
+    config = Path(xdg["XDG_CONFIG_HOME"]) / "stead" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[index]\nembedder = "none"\n')
+    index = open_index(workspace, dirs().data, IndexSettings(embedder="none"))
+    stats = index.refresh()
+    assert stats.chunks_written > 0
+    index.close()
+
+    r = stead("ask", "which function does render_page call, and where is parse_settings?", "--json",
+              "--model", str(tiny_model), cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    items = result["manifest"]["items"]
+    where = {(i["path"], r) for i in items for r in i["reasons"]}
+    assert ("pkg/render.py", "symbol match") in where
+    assert ("config.py", "symbol match") in where
+    assert ("config.py", "full-text") in where or ("pkg/render.py", "full-text") in where
+    assert not any("No workspace index" in n for n in result["notes"])
