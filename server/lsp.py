@@ -33,7 +33,7 @@ class SteadServer(LanguageServer):
         self.init_options: Any = None
         self.client_settings: Any = None
         self._services: dict[str, Any] = {}
-        self._services_lock = threading.Lock()
+        self._services_lock = threading.RLock()  # a factory may ask for another service
         self.settings_listeners: list[Callable[[Settings, Settings], None]] = []
         #: Called (on the loop) once the client said `initialized` and settings are loaded.
         self.initialized_hooks: list[Callable[[SteadServer], None]] = []
