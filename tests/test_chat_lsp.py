@@ -16,7 +16,9 @@ TINY_OUTPUT = "return a + b"
 
 
 async def chat_client(start_client: StartClient, tiny_model: Path, **model: Any) -> Any:
-    client = await start_client(init_options={"model": {"path": str(tiny_model), **model}})
+    client = await start_client(
+        init_options={"model": {"path": str(tiny_model), **model}, "index": {"enabled": False}}
+    )
     chunks: list[dict[str, Any]] = []
 
     @client.feature("stead/chat/chunk")
@@ -97,7 +99,9 @@ async def test_huge_question_is_cut_and_answered(
 
 
 async def test_missing_model_gives_the_fix(start_client: StartClient, tmp_path: Path) -> None:
-    client = await start_client(init_options={"model": {"path": str(tmp_path / "nope.gguf")}})
+    client = await start_client(
+        init_options={"model": {"path": str(tmp_path / "nope.gguf")}, "index": {"enabled": False}}
+    )
     with pytest.raises(JsonRpcException) as err:
         await ask(client, question="hello?")
     assert "nope.gguf" in str(err.value)

@@ -155,7 +155,8 @@ async def test_completion_prompt_gets_the_imported_definition(
     (workspace / "util" / "__init__.py").write_text("")
     (workspace / "util" / "http.py").write_text(HTTP_PY)
     client = await start_client(
-        init_options={"model": {"path": str(tiny_model)}, "logLevel": "debug"},
+        init_options={"model": {"path": str(tiny_model)}, "logLevel": "debug",
+                      "index": {"enabled": False}},
         args=("-vv", "--log-file", str(log_file)),
     )
     uri = (workspace / "main.py").as_uri()

@@ -40,6 +40,10 @@ def render_page(cfg):
 '''
 
 
+#: These tests are about answering without an index: keep the background indexer off.
+NO_INDEX = {"index": {"enabled": False}}
+
+
 def as_dict(value: Any) -> Any:
     if hasattr(value, "_asdict"):
         value = value._asdict()
@@ -64,7 +68,7 @@ async def select(client: Any, **params: Any) -> dict[str, Any]:
 
 
 async def test_select_from_open_files_without_index(start_client: StartClient, workspace: Path) -> None:
-    client = await start_client()
+    client = await start_client(init_options=NO_INDEX)
     await open_doc(client, workspace / "config.py", CONFIG_PY)
     await open_doc(client, workspace / "app.py", APP_PY)
     result = await select(client, question="Where does `load_config` read the settings file?")
@@ -81,7 +85,7 @@ async def test_select_from_open_files_without_index(start_client: StartClient, w
 
 
 async def test_select_with_cursor_adds_the_current_code(start_client: StartClient, workspace: Path) -> None:
-    client = await start_client()
+    client = await start_client(init_options=NO_INDEX)
     await open_doc(client, workspace / "config.py", CONFIG_PY)
     await open_doc(client, workspace / "app.py", APP_PY)
     result = await select(
@@ -97,7 +101,7 @@ async def test_select_with_cursor_adds_the_current_code(start_client: StartClien
 
 
 async def test_small_budget_cuts_and_says_so(start_client: StartClient, workspace: Path) -> None:
-    client = await start_client()
+    client = await start_client(init_options=NO_INDEX)
     await open_doc(client, workspace / "config.py", CONFIG_PY)
     await open_doc(client, workspace / "app.py", APP_PY)
     result = await select(client, question="load_config parse_settings render_page main", budget=30)
@@ -108,7 +112,7 @@ async def test_small_budget_cuts_and_says_so(start_client: StartClient, workspac
 
 
 async def test_recent_edits_are_offered(start_client: StartClient, workspace: Path) -> None:
-    client = await start_client()
+    client = await start_client(init_options=NO_INDEX)
     await open_doc(client, workspace / "app.py", APP_PY)
     notes = workspace / "notes.py"
     await open_doc(client, notes, "x = 1\n")
@@ -140,7 +144,7 @@ async def test_recent_edits_are_offered(start_client: StartClient, workspace: Pa
     ],
 )
 async def test_bad_input_gets_a_clear_error(start_client: StartClient, params: dict[str, Any], message: str) -> None:
-    client = await start_client()
+    client = await start_client(init_options=NO_INDEX)
     with pytest.raises(JsonRpcException) as err:
         await client.protocol.send_request_async("stead/selectContext", params)
     assert message in str(err.value)
@@ -150,9 +154,31 @@ async def test_bad_input_gets_a_clear_error(start_client: StartClient, params: d
 
 
 async def test_huge_question_is_handled(start_client: StartClient, workspace: Path) -> None:
-    client = await start_client()
+    client = await start_client(init_options=NO_INDEX)
     await open_doc(client, workspace / "config.py", CONFIG_PY)
     question = "load_config " + "x" * 100_000
     result = await select(client, question=question)
     assert result["tokens"] <= result["budget"]
     assert result["items"][0]["path"] == "config.py"
+
+
+async def test_select_uses_the_index_once_built(start_client: StartClient, workspace: Path) -> None:
+    import asyncio
+
+    (workspace / "config.py").write_text(CONFIG_PY)
+    (workspace / "app.py").write_text(APP_PY)
+    client = await start_client(init_options={"index": {"embedder": "none"}})
+    for _ in range(300):  # the server indexes in the background after start-up
+        status = as_dict(await client.protocol.send_request_async("stead/indexStatus", {}))
+        if status.get("chunks") and status.get("state") == "idle":
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"index not built: {status}")
+    result = await select(client, question="how is the page rendered from the settings?")
+    assert not any("No workspace index" in n for n in result["notes"])
+    reasons = {(i["path"], r) for i in result["items"] for r in i["reasons"]}
+    assert ("app.py", "full-text") in reasons
+    named = await select(client, question="what does parse_settings return?")
+    assert named["items"][0]["path"] == "config.py"
+    assert "symbol match" in named["items"][0]["reasons"]

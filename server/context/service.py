@@ -53,7 +53,10 @@ def index_of(ls: SteadServer) -> SearchIndex | None:
     except ImportError:
         return None
     try:
-        return index_for(ls)  # type: ignore[no-any-return]
+        index = index_for(ls)
+        if index is None or not index.status().get("chunks"):
+            return None  # not built yet: answers come from the open files (and say so)
+        return index
     except Exception:
         log.exception("index unavailable")
         return None
