@@ -14,7 +14,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -224,63 +224,54 @@ class WorkspaceIndex:
         saved, entries = self._scan(paths)
         # stat first: a file whose size and mtime match the index is not even read
         current: dict[str, str] = {}
-        texts: dict[str, str] = {}
-        skipped = 0
-        errors: list[str] = []
-        bytes_read = 0
-        to_read = []
+        to_read: list[str] = []
         for rel, e in entries.items():
             old = saved.get(rel)
             if old is not None and old[1] == e.size and old[2] == e.mtime_ns:
                 current[rel] = old[0]
             else:
                 to_read.append(rel)
-        for rel in to_read:
-            text, why = walk.read_text(entries[rel].path, self.settings.max_file_bytes)
-            if text is None:
+        total = len(to_read)
+        self._state = "indexing"
+        self._report(progress, 0, total, f"indexing {total} files")
+        skipped, bytes_read, written, done, rows = 0, 0, 0, 0, 0
+        errors: list[str] = []
+        batch: list[tuple[str, str, int, int, Sequence[chunking.Chunk]]] = []
+        touched: list[tuple[str, int, int]] = []
+        per_file = total <= 20  # small refreshes: one commit per file
+        for rel, digest, nbytes, chunks, why in _prepared(
+                [(str(entries[r].path), r) for r in to_read], self.settings.max_file_bytes,
+                self._cancel):
+            done += 1
+            if digest is None:
                 skipped += 1
                 if why.startswith("unreadable"):
                     errors.append(f"{rel}: {why}")
                 continue
-            bytes_read += len(text)
-            current[rel] = _hash_text(text)
-            texts[rel] = text
-        plan = plan_refresh({p: v[0] for p, v in saved.items()}, current)
-        total = len(plan.add) + len(plan.update)
-        self._state = "indexing"
-        self._report(progress, 0, total, f"indexing {total} files")
-        written = 0
-        done = 0
-        batch: list[tuple[str, str, int, int, Sequence[chunking.Chunk]]] = []
-        rows = 0
-        deleted: list[str] = list(plan.delete)
-        per_file = total <= 20  # small refreshes: one commit per file
-        for rel in (*plan.add, *plan.update):
-            if self._cancel.is_set():
-                break
+            bytes_read += nbytes
+            current[rel] = digest
             e = entries[rel]
-            text = texts.get(rel)
-            if text is None:  # stat changed but content hash equal: only metadata moved
+            if rel in saved and saved[rel][0] == digest:
+                touched.append((rel, e.size, e.mtime_ns))  # same content, new stat
                 continue
-            chunks = chunking.chunk_text(rel, text)
-            batch.append((rel, current[rel], e.size, e.mtime_ns, chunks))
+            batch.append((rel, digest, e.size, e.mtime_ns, chunks))
             rows += len(chunks) + 1
-            done += 1
             if per_file or len(batch) >= BATCH_FILES or rows >= BATCH_ROWS:
-                written += self.store.write_files(batch, deleted)
-                batch, deleted, rows = [], [], 0
+                written += self.store.write_files(batch)
+                batch, rows = [], 0
                 self._report(progress, done, total, f"indexed {done}/{total} files")
-        if (batch or deleted) and not self._cancel.is_set():
-            written += self.store.write_files(batch, deleted)
-            self._report(progress, done, total, f"indexed {done}/{total} files")
-        # files whose mtime changed but content did not: refresh the stored stat cheaply
-        touched = [r for r in to_read if r in saved and saved[r][0] == current.get(r)
-                   and r not in plan.update]
-        if touched and not self._cancel.is_set():
-            self.store.touch_files([(r, entries[r].size, entries[r].mtime_ns) for r in touched])
+        if self._cancel.is_set():
+            raise Cancelled
+        # the pure plan decides what the run amounted to, and what to delete
+        plan = plan_refresh({p: v[0] for p, v in saved.items()}, current)
+        if batch or plan.delete:
+            written += self.store.write_files(batch, plan.delete)
+        self._report(progress, total, total, f"indexed {total}/{total} files")
+        if touched:
+            self.store.touch_files(touched)
         if written > BATCH_ROWS and not self._cancel.is_set():
             self._state = "optimizing"
-            self._report(progress, done, total, "optimizing the full-text index")
+            self._report(progress, total, total, "optimizing the full-text index")
             self.store.optimize()
         return RefreshStats(
             files=len(entries), added=len(plan.add), updated=len(plan.update),
@@ -443,6 +434,54 @@ def _hit(row: dict[str, Any], score: float, source: str) -> Hit:
                end_line=int(row["end_line"]), symbol=row["symbol"] or "", kind=row["kind"],
                language=row["language"], text=row["text"], score=round(score, 6),
                source=source)
+
+
+def prepare_file(path: str, rel: str, max_bytes: int
+                 ) -> tuple[str, str | None, int, list[chunking.Chunk], str]:
+    """Read, hash and chunk one file: (rel, hash or None, bytes, chunks, why not)."""
+    text, why = walk.read_text(Path(path), max_bytes)
+    if text is None:
+        return rel, None, 0, [], why
+    return rel, _hash_text(text), len(text), chunking.chunk_text(rel, text), ""
+
+
+def _prepare_many(items: Sequence[tuple[str, str]], max_bytes: int
+                  ) -> list[tuple[str, str | None, int, list[chunking.Chunk], str]]:
+    return [prepare_file(p, r, max_bytes) for p, r in items]
+
+
+#: Below this many files, parsing in this process beats starting workers.
+POOL_MIN_FILES = 300
+
+
+def _prepared(items: Sequence[tuple[str, str]], max_bytes: int, cancel: threading.Event
+              ) -> Iterator[tuple[str, str | None, int, list[chunking.Chunk], str]]:
+    """prepare_file over many files, on every core for large runs, in input order."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(items) < POOL_MIN_FILES or workers < 2:
+        for p, r in items:
+            if cancel.is_set():
+                return
+            yield prepare_file(p, r, max_bytes)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")  # fork and LanceDB's threads do not mix
+    chunks = [items[i:i + 32] for i in range(0, len(items), 32)]
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_prepare_many, c, max_bytes) for c in chunks[: workers * 3]]
+        next_i = len(futures)
+        while futures:
+            if cancel.is_set():
+                for f in futures:
+                    f.cancel()
+                return
+            results = futures.pop(0).result()
+            if next_i < len(chunks):
+                futures.append(pool.submit(_prepare_many, chunks[next_i], max_bytes))
+                next_i += 1
+            yield from results
 
 
 def _replace(stats: RefreshStats, **changes: Any) -> RefreshStats:

@@ -159,18 +159,19 @@ def split_identifier(name: str) -> list[str]:
     return [p.lower() for p in _CAMEL_PARTS.findall(name)]
 
 
+#: identifiers with an inner underscore, a lower-to-upper step or an acronym before a word
+_COMPOUND = re.compile(
+    r"\b\w*?(?:[A-Za-z0-9]_[A-Za-z0-9]|[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
+
+
 def identifier_terms(text: str) -> str:
     """Words from the compound identifiers in `text`, so full-text search finds their parts.
 
     Only identifiers that split into more than one part add anything; the rest are already
     words the full-text tokenizer sees.
     """
-    seen: set[str] = set()
     out: list[str] = []
-    for ident in _IDENT.findall(text):
-        if ident in seen:
-            continue
-        seen.add(ident)
+    for ident in dict.fromkeys(_COMPOUND.findall(text)):
         parts = split_identifier(ident)
         if len(parts) > 1:
             out.extend(parts)

@@ -243,7 +243,7 @@ class Store:
 
     # -- writes --------------------------------------------------------------------------
     def _rows(self, path: str, file_hash: str, size: int, mtime_ns: int,
-              chunks: Sequence[Chunk], vectors: dict[str, Any]) -> list[dict[str, Any]]:
+              chunks: Sequence[Chunk], *, vectors: dict[str, Any]) -> list[dict[str, Any]]:
         zero = [0.0] * self.dim
         rows = [{
             "id": f"{path}\0file", "path": path, "language": "", "kind": FILE_KIND,
@@ -267,7 +267,7 @@ class Store:
 
     def write_files(self, files: Sequence[tuple[str, str, int, int, Sequence[Chunk]]],
                     deleted: Sequence[str] = (), reuse_vectors: bool = True) -> int:
-        """Replace the rows of these files (and drop `deleted` ones) in one commit.
+        """Replace the rows of these files (and drop `deleted` ones); each file in one commit.
 
         `files` holds (path, file hash, size, mtime_ns, chunks).  Chunks whose content hash
         was embedded before keep their vector.  Returns the number of chunk rows written.
@@ -275,22 +275,30 @@ class Store:
         import pyarrow as pa
 
         paths = [f[0] for f in files]
-        touched = paths + list(deleted)
-        if not touched:
+        if not paths and not deleted:
             return 0
         with self.write_lock():
-            vectors = self.chunk_vectors(paths) if reuse_vectors else {}
-            rows: list[dict[str, Any]] = []
-            for path, file_hash, size, mtime_ns, chunks in files:
-                rows.extend(self._rows(path, file_hash, size, mtime_ns, chunks, vectors))
-            data = pa.Table.from_pylist(rows, schema=self._schema()) if rows else \
-                self._schema().empty_table()
-            self._retry(lambda: (
-                self.table.merge_insert("id").when_matched_update_all()
-                .when_not_matched_insert_all()
-                .when_not_matched_by_source_delete(sql_in("path", touched))
-                .execute(data)))
-        return len(rows) - len(files)
+            # under the lock, so another writer's files are seen: new files are appended
+            # (cheap), files already present are merged (their old rows replaced)
+            present = set(self.saved_files(paths)) if paths else set()
+            old = [f for f in files if f[0] in present]
+            new = [f for f in files if f[0] not in present]
+            vectors = self.chunk_vectors([f[0] for f in old]) if reuse_vectors else {}
+            if new:
+                rows = [r for f in new for r in self._rows(*f, vectors={})]
+                data = pa.Table.from_pylist(rows, schema=self._schema())
+                self._retry(lambda: self.table.add(data))
+            touched = [f[0] for f in old] + list(deleted)
+            if touched:
+                rows = [r for f in old for r in self._rows(*f, vectors=vectors)]
+                data = pa.Table.from_pylist(rows, schema=self._schema()) if rows else \
+                    self._schema().empty_table()
+                self._retry(lambda: (
+                    self.table.merge_insert("id").when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .when_not_matched_by_source_delete(sql_in("path", touched))
+                    .execute(data)))
+        return sum(len(f[4]) for f in files)
 
     def touch_files(self, files: Sequence[tuple[str, int, int]]) -> None:
         """Record a new size/mtime for files whose content did not change (one commit)."""
