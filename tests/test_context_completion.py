@@ -176,3 +176,23 @@ async def test_completion_prompt_gets_the_imported_definition(
     log = log_file.read_text()
     assert "completion " + str(workspace / "main.py") in log
     assert "+ util/http.py:1-" in log and "import (HttpClient)" in log
+
+
+def test_stead_complete_explain_prints_the_snippets_and_why(
+    xdg: dict[str, str], ws: Path, tiny_model: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (ws / ".git").mkdir()  # the workspace root is the enclosing work tree
+    r = subprocess.run(
+        [sys.executable, "-m", "server", "complete", "main.py:6:5", "--explain", "--model", str(tiny_model)],
+        cwd=ws, capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("context: ") and "snippet(s)" in lines[0]
+    assert any(line.startswith("  + util/http.py:11-12  import (retry)") for line in lines)
+    assert any(line.startswith("  + util/http.py:1-") and "import (HttpClient)" in line for line in lines)
+    assert lines[-1] == "return a + b"  # the suggestion still follows

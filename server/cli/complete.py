@@ -21,6 +21,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-tokens", type=int, help="most tokens to generate")
     p.add_argument("--multiline", choices=("auto", "always", "never"))
     p.add_argument("--json", action="store_true", help="print the result with its figures")
+    p.add_argument("--explain", action="store_true", help="first print the context chosen and why")
     p.set_defaults(run=run)
 
 
@@ -83,8 +84,13 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"stead: {exc}", file=sys.stderr)
         return 1
+    from server.context.completion import cli_context
+
+    snippets, why = cli_context(path, text, line, settings, d)
+    if args.explain:
+        print("\n".join(why))
     engine = Engine(lambda: backend, cache_size=0)
-    req = CompletionRequest(prefix=prefix, suffix=suffix, path=str(path))
+    req = CompletionRequest(prefix=prefix, suffix=suffix, path=str(path), snippets=snippets)
     result = engine.complete(req, settings, threading.Event())
     backend.close()
     if result.error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from attrs import frozen
 
@@ -178,3 +179,54 @@ def explain(selection: Selection, root: Path | None = None) -> list[str]:
         out.append(f"  - {rel(d.path)}:{d.start_line}-{d.end_line}  {d.why}  {d.tokens} tok")
     out.extend(f"  ! {note}" for note in selection.notes)
     return out
+
+
+def for_file(
+    path: str,
+    text: str,
+    line: int,
+    *,
+    settings: Any,
+    data_dirs: Any,
+    root: Path,
+    deadline_s: float | None = None,
+    count: Counter = approx_tokens,
+) -> Selection:
+    """Cross-file context for a completion at 1-based `line` of a file, outside the server.
+
+    For `stead complete` (and its `--explain`): the workspace index is used when it has
+    been built; there is no ring of recent edits in a one-shot process.  A cold process
+    loads grammars and the index first, so the deadline defaults to at least one second.
+    """
+    from server.chat.local import open_index
+
+    s = settings
+    index = open_index(root, data_dirs, s)
+    lines = text.splitlines(keepends=True)
+    window = prompt_window(
+        path, lines, line, s.completion.prefix_tokens, s.completion.suffix_tokens, count
+    )
+    req = CompletionInput(path, lines, line, window, (root,))
+    return gather(
+        req,
+        index=index,
+        ring=[],
+        open_docs={path: text},
+        budget=s.context.completion_budget,
+        deadline_s=deadline_s if deadline_s is not None else max(1.0, s.context.deadline_ms / 1000),
+        count=count,
+    )
+
+
+def cli_context(
+    path: Path, text: str, line: int, settings: Any, data_dirs: Any
+) -> tuple[tuple[Any, ...], list[str]]:
+    """For `stead complete`: (Snippets for the engine, the `--explain` lines)."""
+    from server.chat.local import workspace_root
+    from server.completion.types import Snippet
+
+    full = path.resolve()
+    root = workspace_root(full.parent)
+    sel = for_file(str(full), text, line, settings=settings, data_dirs=data_dirs, root=root)
+    snippets = tuple(Snippet(i.path, i.start_line, i.end_line, i.text, i.reason) for i in sel.items)
+    return snippets, explain(sel, root)
