@@ -142,3 +142,51 @@ async def test_selection_is_always_in_context(
     assert first["reasons"] == ["selected by the user"]
     assert (first["start_line"], first["end_line"]) == (11, 11)
     assert types  # lsprotocol import kept for type clarity in helpers
+
+
+async def test_cancelling_stops_the_answer_and_keeps_the_server(
+    start_client: StartClient, tmp_path: Path, tiny_model: Path
+) -> None:
+    import asyncio
+
+    from lsprotocol import types as lsp
+
+    from tests.tinymodel import build_tiny_gguf
+
+    looping = build_tiny_gguf(tmp_path / "loop.gguf", end="loop", context_length=32768)
+    client = await start_client(
+        init_options={
+            "model": {"path": str(looping), "nCtx": 32768, "timeoutS": 120},
+            "chat": {"maxTokens": 16000},
+            "index": {"enabled": False},
+        }
+    )
+    chunks: list[Any] = []
+
+    @client.feature("stead/chat/chunk")
+    def on_chunk(params: Any) -> None:
+        chunks.append(params)
+
+    request = asyncio.ensure_future(
+        client.protocol.send_request_async("stead/chat", {"question": "go on forever"}, msg_id="chat-1")
+    )
+    for _ in range(600):
+        if chunks:
+            break
+        await asyncio.sleep(0.02)
+    assert chunks, "the answer never started streaming"
+    client.protocol.notify("$/cancelRequest", lsp.CancelParams(id="chat-1"))
+    with pytest.raises((JsonRpcException, asyncio.CancelledError)):
+        await asyncio.wait_for(request, 60)
+    cid = as_dict(chunks[0])["conversation_id"]
+    for _ in range(600):  # the turn is still recorded, marked as cancelled
+        turns = as_dict(await client.protocol.send_request_async("stead/chat/history", {"conversationId": cid}))
+        if len(turns) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+    assert "The answer was cancelled." in turns[0]["manifest"]["notes"]
+    assert len(turns[1]["content"]) < 16000 * 3
+    # the server still answers
+    ok = as_dict(await client.protocol.send_request_async("stead/selectContext", {"question": "hi"}))
+    assert ok["budget"] == 1200
