@@ -81,8 +81,10 @@ class IndexSettings:
     max_file_bytes: int = field(default=1_000_000, validator=[ge(1), le(1_000_000_000)])
     #: Extra gitignore-style patterns to leave out (beside .gitignore and .steadignore).
     exclude: tuple[str, ...] = ()
-    #: Local embedding model for vector search; "none" keeps full-text search only.
-    embedder: str = "default"
+    #: Local embedding model for vector search: "default" (= "static", fast), "minilm"
+    #: (better, ~5 chunks/s: small repositories) or "none" (full-text search only).
+    embedder: str = field(default="default", validator=in_(("default", "static", "minilm",
+                                                              "none")))
 
 
 @frozen
