@@ -98,7 +98,7 @@ class WorkspaceIndex:
         self.embed_error = ""
         self._cancel = threading.Event()
         self._refresh_lock = threading.Lock()
-        self._state = "idle"
+        self._state = "ready"
         self._progress: tuple[int, int, str] = (0, 0, "")
         self._last: RefreshStats | None = None
         self._counts: dict[str, int] = {}
@@ -142,7 +142,7 @@ class WorkspaceIndex:
             except Cancelled:
                 stats = RefreshStats(cancelled=True)
             finally:
-                self._state = "idle"
+                self._state = "ready"
                 self._update_counts()
             stats = _replace(stats, seconds=time.perf_counter() - started,
                              cancelled=stats.cancelled or self._cancel.is_set())
@@ -306,10 +306,14 @@ class WorkspaceIndex:
 
     def embed_pending(self, progress: Progress | None = None) -> int:
         """Give vectors to every chunk that lacks one; returns how many were embedded."""
+        progress = progress or (lambda d, t, m: None)
+        if not self._embedder_loaded and self.embedder_name == "static" and \
+                not embed.static_model_file(self.models_dir).is_file():
+            self._state = "embedding"
+            self._report(progress, 0, 0, "building the embedding model (once, a few minutes)")
         e = self.embedder()
         if e is None:
             return 0
-        progress = progress or (lambda d, t, m: None)
         total = self.store.count(f"has_vec = false AND kind != '{FILE_KIND}'")
         if total == 0:
             return 0
@@ -413,6 +417,9 @@ class WorkspaceIndex:
             "search": "hybrid" if self._counts.get("vectors") and not self.embed_error
             else "fts",
             "progress": {"done": done, "total": total, "message": message},
+            "done": done,  # flat copies for status bars
+            "total": total,
+            "message": message,
             "last_refresh": None if last is None else {
                 "added": last.added, "updated": last.updated, "deleted": last.deleted,
                 "unchanged": last.unchanged, "skipped": last.skipped,

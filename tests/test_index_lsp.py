@@ -53,7 +53,7 @@ async def test_background_index_progress_search_and_status(
         start_client: StartClient, workspace: Path) -> None:
     _write(workspace)
     client = await start_client(init_options={"index": {"embedder": "none"}})
-    await _until(client, lambda s: s.get("files") == 3 and s["state"] == "idle", "indexed")
+    await _until(client, lambda s: s.get("files") == 3 and s["state"] == "ready", "indexed")
     # a progress bar was shown: begin ... end on one token
     assert client.progress_reports, "no $/progress"
     reports = next(iter(client.progress_reports.values()))
@@ -65,6 +65,7 @@ async def test_background_index_progress_search_and_status(
     assert res["hits"][0]["path"] == "src/net/http_client.py"
     assert res["hits"][0]["uri"] == (workspace / "src/net/http_client.py").as_uri()
     assert res["hits"][0]["source"] == "fts" and res["search"] == "fts"
+    assert len((await _search(client, query="src", limit=1))["hits"]) == 1  # limit = k
     only_md = await _search(client, query="configure retries", pathGlob="docs/*")
     assert [h["path"] for h in only_md["hits"]] == ["docs/guide.md"]
     # the lifecycle status carries the index state
@@ -91,7 +92,7 @@ async def test_save_and_edits_refresh_only_that_file(
         start_client: StartClient, workspace: Path) -> None:
     _write(workspace)
     client = await start_client(init_options={"index": {"embedder": "none"}})
-    await _until(client, lambda s: s.get("files") == 3 and s["state"] == "idle", "indexed")
+    await _until(client, lambda s: s.get("files") == 3 and s["state"] == "ready", "indexed")
     util = workspace / "src/util.py"
     uri = util.as_uri()
     # saved on disk, then a didSave: the new function becomes searchable

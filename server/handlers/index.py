@@ -303,7 +303,9 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 def _snake_keys(params: Any) -> Any:
     data = protocol._plain(params)
     if isinstance(data, dict):
-        return {_CAMEL.sub(r"_\1", str(k)).lower(): v for k, v in data.items()}
+        data = {_CAMEL.sub(r"_\1", str(k)).lower(): v for k, v in data.items()}
+        if "limit" in data and "k" not in data:  # clients that say limit for k
+            data["k"] = data.pop("limit")
     return data
 
 
