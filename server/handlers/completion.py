@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from lsprotocol import types
 from server import protocol
 
 if TYPE_CHECKING:
-    from server.completion.engine import Engine
+    from server.completion.engine import Engine, Inflight
     from server.completion.types import CompletionRequest, CompletionResult, Snippet
     from server.lsp import SteadServer
 
@@ -27,8 +28,15 @@ log = logging.getLogger(__name__)
 ENGINE = "completion.engine"
 FEEDBACK = "completion.feedback"
 HISTORY = "completion.history"
+INFLIGHT = "completion.inflight"
 #: Set by the context area: (ls, uri, prefix, suffix) -> snippets for cross-file context.
 SNIPPETS = "completion.snippets"
+
+
+def _new_inflight() -> Inflight:
+    from server.completion.engine import Inflight
+
+    return Inflight()
 
 
 def history_link(ls: SteadServer) -> HistoryLink:
@@ -150,10 +158,25 @@ async def complete_at(
     ls: SteadServer, uri: str, position: types.Position
 ) -> CompletionResult | None:
     """Run the engine for a cursor; None for positions or documents it cannot serve."""
-    from server.completion.types import CompletionRequest
-
     if uri not in ls.workspace.text_documents:
         return None
+    # registered before any await, so "newer" means the order requests arrived in
+    inflight: Inflight = ls.service(INFLIGHT, _new_inflight)
+    event = inflight.start(uri)
+    try:
+        return await _complete(ls, uri, position, event)
+    except asyncio.CancelledError:  # $/cancelRequest: stop the model at its next token
+        event.set()
+        raise
+    finally:
+        inflight.finish(uri, event)
+
+
+async def _complete(
+    ls: SteadServer, uri: str, position: types.Position, event: threading.Event
+) -> CompletionResult | None:
+    from server.completion.types import CompletionRequest
+
     doc = ls.workspace.get_text_document(uri)
     split = cursor_split(doc.source, doc.lines, position.line, position.character, _encoding(ls))
     if split is None:
@@ -173,14 +196,9 @@ async def complete_at(
         language_id=doc.language_id or "", snippets=tuple(snippets),
     )
     engine = await ls.off_loop(engine_for, ls)
-    event = engine.inflight.start(uri)
-    try:
-        return await ls.off_loop(engine.complete, req, ls.settings, event)
-    except asyncio.CancelledError:
-        event.set()
-        raise
-    finally:
-        engine.inflight.finish(uri, event)
+    if event.is_set():
+        return None
+    return await ls.off_loop(engine.complete, req, ls.settings, event)
 
 
 def _feedback(ls: SteadServer, kind: str, params: Any) -> None:
