@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from server.backends.base import Backend, ChatMessage, Generation, ModelError, ModelInfo
@@ -26,7 +27,15 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 SERVICE = "backend"
+#: A model that failed to build is tried again after this many seconds (not per keystroke).
+RETRY_AFTER_S = 30.0
 _build_lock = threading.Lock()
+
+
+class _Failed:
+    def __init__(self, error: ModelError, at: float) -> None:
+        self.error = error
+        self.at = at
 
 
 def default_threads() -> int:
@@ -66,19 +75,22 @@ def backend_for(ls: SteadServer) -> Backend:
         def on_settings(old: Settings, new: Settings) -> None:
             if old.model != new.model:
                 previous = ls.drop_service(SERVICE)
-                if previous is not None and not isinstance(previous, ModelError):
+                if previous is not None and not isinstance(previous, _Failed):
                     previous.close()
                 log.info("model settings changed; the backend will be rebuilt")
 
         ls.settings_listeners.append(on_settings)
 
-    def build() -> Backend | ModelError:
+    def build() -> Backend | _Failed:
         try:
             return make_backend(ls.settings, ls.dirs)
         except ModelError as exc:
-            return exc
+            return _Failed(exc, time.monotonic())
 
     backend = ls._services.get(SERVICE)
+    if isinstance(backend, _Failed) and time.monotonic() - backend.at > RETRY_AFTER_S:
+        ls.drop_service(SERVICE)  # the user may have fixed the file since: try again
+        backend = None
     if backend is None:
         # built under our own lock: resolving may copy and hash the default model (seconds),
         # and ls.service's lock is shared with handlers that run on the event loop
@@ -87,6 +99,6 @@ def backend_for(ls: SteadServer) -> Backend:
             if backend is None:
                 built = build()
                 backend = ls.service(SERVICE, lambda: built)
-    if isinstance(backend, ModelError):
-        raise backend
-    return backend
+    if isinstance(backend, _Failed):
+        raise backend.error
+    return backend  # type: ignore[no-any-return]

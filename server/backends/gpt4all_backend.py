@@ -76,6 +76,7 @@ class Gpt4AllBackend:
         self._ratio = 1.0
         self._model: Any = None
         self._load_error: ModelError | None = None
+        self._load_failed_at = 0.0
         # what the evaluated context holds: prompt token ids, their end offsets, prompt bytes
         self._ctx_ids: list[int] = []
         self._ctx_offsets: list[int] = []
@@ -95,7 +96,9 @@ class Gpt4AllBackend:
         if self._model is not None:
             return self._model
         if self._load_error is not None:
-            raise self._load_error
+            if time.monotonic() - self._load_failed_at < 30.0:
+                raise self._load_error  # not retried on every keystroke
+            self._load_error = None
         started = time.perf_counter()
         try:
             from gpt4all import GPT4All
@@ -115,6 +118,7 @@ class Gpt4AllBackend:
                 "truncated or corrupt (run `stead models verify`) or its architecture "
                 "unsupported: pick another GGUF with `stead models use NAME` or model.path"
             )
+            self._load_failed_at = time.monotonic()
             raise self._load_error from exc
         log.info("loaded %s in %.0f ms", self.path, (time.perf_counter() - started) * 1000)
         return self._model

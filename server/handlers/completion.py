@@ -236,7 +236,7 @@ def register(ls: SteadServer) -> None:
 
     @ls.feature(
         types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=[".", "(", " "], resolve_provider=False),
+        types.CompletionOptions(trigger_characters=[".", "("], resolve_provider=False),
     )
     async def completion(ls: SteadServer, params: types.CompletionParams) -> types.CompletionList:
         result = await complete_at(ls, params.text_document.uri, params.position)
