@@ -224,6 +224,46 @@ def open_index(root: Path, data_dir: Path, embedder: str) -> Any:
     return index
 
 
+def completion_context_latency(index: Any, root: Path, texts: dict[str, str], n: int,
+                               seed: int) -> None:
+    """gather() at random lines of the corpus, as the completion handler calls it."""
+    from server.context.completion import CompletionInput, gather, prompt_window
+    from server.settings import Settings
+
+    s = Settings()
+    rng = random.Random(seed)
+    files = sorted(texts)
+    times, counts, tokens = [], [], []
+    skipped: dict[str, int] = {}
+    gather_ms = s.context.deadline_ms / 1000
+    for _ in range(n):
+        rel = rng.choice(files)
+        lines = texts[rel].splitlines(keepends=True)
+        if not lines:
+            continue
+        line = rng.randint(1, len(lines))
+        path = str(root / rel)
+        window = prompt_window(path, lines, line, s.completion.prefix_tokens,
+                               s.completion.suffix_tokens)
+        req = CompletionInput(path, lines, line, window, (root,))
+        t0 = time.perf_counter()
+        sel = gather(req, index=index, ring=[], open_docs={path: texts[rel]},
+                     budget=s.context.completion_budget, deadline_s=gather_ms)
+        times.append((time.perf_counter() - t0) * 1000)
+        counts.append(len(sel.items))
+        tokens.append(sel.tokens)
+        for note in sel.notes:
+            name = note.split(":", 1)[0]
+            skipped[name] = skipped.get(name, 0) + 1
+    times.sort()
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(f"\ncompletion context ({len(times)} cursors, budget {s.context.completion_budget} "
+          f"tokens, deadline {s.context.deadline_ms} ms): p50 {statistics.median(times):.1f} ms, "
+          f"p99 {p99:.1f} ms; {statistics.mean(counts):.1f} snippets, "
+          f"{statistics.mean(tokens):.0f} tokens on average; skipped at the deadline: "
+          + (", ".join(f"{k} {v}x" for k, v in sorted(skipped.items())) or "none"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--packages", default=DEFAULT_PACKAGES)
@@ -231,6 +271,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--no-index", action="store_true", help="BM25 only (no stead index)")
     ap.add_argument("--embedder", default="default", help="index embedder (default, minilm...)")
+    ap.add_argument("--cursors", type=int, default=200, help="completion-context samples")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="stead-retrieval-"))
@@ -269,7 +310,8 @@ def main() -> int:
         results: dict[tuple[str, str], dict[str, float]] = {}
         for set_name, queries in sets.items():
             print(f"\n{set_name} queries ({len(queries)})")
-            print(f"  {'mode':<16}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'ms p50':>9}")
+            print(f"  {'mode':<16}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'ms p50':>9}"
+                  f"{'p99':>8}")
             for mode, search in searchers.items():
                 ranks, times = [], []
                 for q in queries:
@@ -279,9 +321,12 @@ def main() -> int:
                     ranks.append(rank_of(hits, q))
                 m = metrics(ranks)
                 results[(set_name, mode)] = m
+                times.sort()
+                p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
                 print(f"  {mode:<16}{m['R@1']:>7.3f}{m['R@5']:>7.3f}{m['R@10']:>7.3f}"
-                      f"{m['MRR']:>7.3f}{statistics.median(times):>9.1f}")
+                      f"{m['MRR']:>7.3f}{statistics.median(times):>9.1f}{p99:>8.1f}")
         if not args.no_index:
+            completion_context_latency(index, root, texts, args.cursors, args.seed)
             print()
             for set_name in sets:
                 base, hyb = results[(set_name, "bm25 (bm25s)")], results[(set_name, "hybrid")]

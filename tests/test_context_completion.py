@@ -196,3 +196,25 @@ def test_stead_complete_explain_prints_the_snippets_and_why(
     assert any(line.startswith("  + util/http.py:11-12  import (retry)") for line in lines)
     assert any(line.startswith("  + util/http.py:1-") and "import (HttpClient)" in line for line in lines)
     assert lines[-1] == "return a + b"  # the suggestion still follows
+
+
+def test_symbol_lookups_run_together_and_are_remembered() -> None:
+    from server.context.completion import lookup_many
+
+    class Counting:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def search(self, query: str, k: int = 10, *, mode: str = "hybrid") -> list[Any]:
+            return []
+
+        def lookup_symbol(self, name: str, k: int = 5) -> list[Any]:
+            self.calls.append(name)
+            return [Hit(f"{name}.py", 1, 2, f"def {name}(): ...\n")] if name != "nothing" else []
+
+    index = Counting()
+    first = lookup_many(index, ["alpha", "nothing", "beta"])
+    assert [[h.path for h in hits] for hits in first] == [["alpha.py"], [], ["beta.py"]]
+    again = lookup_many(index, ["beta", "gamma"])
+    assert [[h.path for h in hits] for hits in again] == [["beta.py"], ["gamma.py"]]
+    assert sorted(index.calls) == ["alpha", "beta", "gamma", "nothing"]  # beta once only

@@ -10,7 +10,10 @@ sees those lines already.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,10 +95,40 @@ def definitions(
         out.append(Candidate(imp.file, d.start_line, d.end_line, d.text, IMPORT, 1.0, name))
     if index is not None:
         root = index_root(index, req.roots[0] if req.roots else None)
-        for name in unresolved:
-            for hit in index.lookup_symbol(name, 2):
+        for name, hits in zip(unresolved, lookup_many(index, unresolved), strict=True):
+            for hit in hits:
                 out.append(hit_candidate(hit, SYMBOL, root, detail=name))
     return out
+
+
+#: Symbol lookups are remembered this long: between keystrokes the names around the
+#: cursor barely change, and a lookup that missed the deadline still fills the cache.
+LOOKUP_TTL_S = 20.0
+_lookups: dict[tuple[int, str], tuple[float, list[Any]]] = {}
+_lookups_lock = threading.Lock()
+_lookup_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="stead-lookup")
+
+
+def lookup_many(index: SearchIndex, names: Sequence[str], k: int = 2) -> list[list[Any]]:
+    """`index.lookup_symbol` for several names at once (in parallel, cached for a while)."""
+    now = time.monotonic()
+    out: dict[str, list[Any]] = {}
+    missing: list[str] = []
+    with _lookups_lock:
+        for name in names:
+            cached = _lookups.get((id(index), name))
+            if cached is not None and now - cached[0] < LOOKUP_TTL_S:
+                out[name] = cached[1]
+            else:
+                missing.append(name)
+    results = list(_lookup_pool.map(lambda n: list(index.lookup_symbol(n, k)), missing))
+    with _lookups_lock:
+        if len(_lookups) > 2048:
+            _lookups.clear()
+        for name, hits in zip(missing, results, strict=True):
+            _lookups[(id(index), name)] = (time.monotonic(), hits)
+            out[name] = hits
+    return [out[n] for n in names]
 
 
 def similar(req: CompletionInput, index: SearchIndex | None, k: int = 5) -> list[Candidate]:

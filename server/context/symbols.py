@@ -203,11 +203,61 @@ class Definition:
     text: str
 
 
+_FUNCTION_TYPES = frozenset(
+    {
+        "function_definition",
+        "function_declaration",
+        "generator_function_declaration",
+        "method_definition",
+        "method_declaration",
+        "function_item",
+        "constructor_declaration",
+        "method",
+        "arrow_function",
+        "lambda",
+    }
+)
+_WRAPPERS = (
+    "decorated_definition",
+    "export_statement",
+    "lexical_declaration",
+    "variable_declaration",
+    "expression_statement",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def definition_spans(path: str, text: str) -> dict[str, tuple[int, int]]:
+    """name -> (first line, last line) of each definition outside function bodies.
+
+    Cached per file text: while the user types, the same imported files are asked about
+    again and again, and walking a large file's tree in Python costs milliseconds.
+    """
+    language = grammar_for(path)
+    if language is None:
+        return {}
+    out: dict[str, tuple[int, int]] = {}
+    stack = [_parse(language, text).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in _DEF_TYPES:
+            target = node.child_by_field_name("name") or node.child_by_field_name("left")
+            if target is not None and target.text is not None:
+                name = target.text.decode("utf-8", "replace")
+                top = node
+                if top.parent is not None and top.parent.type in _WRAPPERS:
+                    top = top.parent
+                out.setdefault(name, (top.start_point[0] + 1, top.end_point[0] + 1))
+        if node.type in _FUNCTION_TYPES:
+            continue  # names inside function bodies are locals, not definitions to look up
+        stack.extend(reversed(node.children))
+    return out
+
+
 def find_definition(path: str, text: str, name: str, *, max_lines: int = 40) -> Definition | None:
     """Where `text` (the file at `path`) defines `name`; the head of it, at most `max_lines`."""
-    language = grammar_for(path)
     lines = text.splitlines(keepends=True)
-    if language is None:
+    if grammar_for(path) is None:
         pattern = re.compile(
             rf"^\s*(?:export\s+)?(?:pub\s+)?(?:async\s+)?(?:def|class|function|func|fn|struct|"
             rf"interface|type|enum|trait|const|let|var)\s+\*?{re.escape(name)}\b"
@@ -217,28 +267,12 @@ def find_definition(path: str, text: str, name: str, *, max_lines: int = 40) -> 
                 end = min(len(lines), i + max_lines)
                 return Definition(name, i + 1, end, "".join(lines[i:end]))
         return None
-    tree = _parse(language, text)
-    for node in _walk(tree.root_node):
-        if node.type not in _DEF_TYPES:
-            continue
-        target = node.child_by_field_name("name") or node.child_by_field_name("left")
-        if target is None or target.text is None:
-            continue
-        if target.text.decode("utf-8", "replace") != name:
-            continue
-        top = node
-        if top.parent is not None and top.parent.type in (
-            "decorated_definition",
-            "export_statement",
-            "lexical_declaration",
-            "variable_declaration",
-            "expression_statement",
-        ):
-            top = top.parent
-        start = top.start_point[0] + 1
-        end = min(top.end_point[0] + 1, start + max_lines - 1)
-        return Definition(name, start, end, "".join(lines[start - 1 : end]))
-    return None
+    span = definition_spans(path, text).get(name)
+    if span is None:
+        return None
+    start = span[0]
+    end = min(span[1], start + max_lines - 1)
+    return Definition(name, start, end, "".join(lines[start - 1 : end]))
 
 
 # -- imports -----------------------------------------------------------------------------
