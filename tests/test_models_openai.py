@@ -33,7 +33,7 @@ def server() -> Iterator[tuple[FakeServer, str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append((self.path, body))
             if state.status != 200:
