@@ -133,24 +133,25 @@ async def test_recent_edits_are_offered(start_client: StartClient, workspace: Pa
     assert recent[0]["start_line"] == 1
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"question": ""}, "question is empty"),
-        ({"question": "   \n"}, "question is empty"),
-        ({}, "invalid params"),
-        ({"question": "x", "budget": -5}, "budget"),
-        ({"question": 42}, "invalid params"),
-    ],
-)
-async def test_bad_input_gets_a_clear_error(start_client: StartClient, params: dict[str, Any], message: str) -> None:
-    client = await start_client(init_options=NO_INDEX)
-    with pytest.raises(JsonRpcException) as err:
-        await client.protocol.send_request_async("stead/selectContext", params)
-    assert message in str(err.value)
-    # the server is still alive and answers
-    ok = await select(client, question="still there?")
-    assert ok["budget"] == 1200
+BAD_SELECT = [
+    ({"question": ""}, "question is empty"),
+    ({"question": "   \n"}, "question is empty"),
+    ({}, "invalid params"),
+    ({"question": "x", "budget": -5}, "budget"),
+    ({"question": 42}, "must be a string"),
+    ({"question": "x", "position": {"line": "two"}}, "invalid params"),
+]
+
+
+async def test_bad_input_gets_a_clear_error(start_client: StartClient) -> None:
+    client = await start_client(init_options=NO_INDEX)  # one server for the whole table
+    for params, message in BAD_SELECT:
+        with pytest.raises(JsonRpcException) as err:
+            await client.protocol.send_request_async("stead/selectContext", params)
+        assert message in str(err.value), params
+        # the server is still alive and answers
+        ok = await select(client, question="still there?")
+        assert ok["budget"] == 1200
 
 
 async def test_huge_question_is_handled(start_client: StartClient, workspace: Path) -> None:
