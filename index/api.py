@@ -23,7 +23,7 @@ from attrs import field, frozen
 from index import chunking, embed, walk
 from index.fusion import rrf
 from index.plan import plan_refresh
-from index.store import FILE_KIND, Store, glob_to_like, repr_sql
+from index.store import FILE_KIND, Store, glob_to_like, repr_sql, terms_for
 from server.paths import workspace_key
 from server.settings import IndexSettings
 
@@ -34,7 +34,7 @@ Mode = Literal["hybrid", "fts", "vector"]
 #: Files written per commit during a bulk refresh (one file per commit on small refreshes).
 BATCH_FILES = 200
 BATCH_ROWS = 4000
-EMBED_BATCH = 256
+EMBED_BATCH = 32
 
 
 @frozen
@@ -236,10 +236,10 @@ class WorkspaceIndex:
         self._report(progress, 0, total, f"indexing {total} files")
         skipped, bytes_read, written, done, rows = 0, 0, 0, 0, 0
         errors: list[str] = []
-        batch: list[tuple[str, str, int, int, Sequence[chunking.Chunk]]] = []
+        batch: list[tuple[Any, ...]] = []
         touched: list[tuple[str, int, int]] = []
         per_file = total <= 20  # small refreshes: one commit per file
-        for rel, digest, nbytes, chunks, why in _prepared(
+        for rel, digest, nbytes, chunks, why, terms in _prepared(
                 [(str(entries[r].path), r) for r in to_read], self.settings.max_file_bytes,
                 self._cancel):
             done += 1
@@ -254,7 +254,7 @@ class WorkspaceIndex:
             if rel in saved and saved[rel][0] == digest:
                 touched.append((rel, e.size, e.mtime_ns))  # same content, new stat
                 continue
-            batch.append((rel, digest, e.size, e.mtime_ns, chunks))
+            batch.append((rel, digest, e.size, e.mtime_ns, chunks, terms))
             rows += len(chunks) + 1
             if per_file or len(batch) >= BATCH_FILES or rows >= BATCH_ROWS:
                 written += self.store.write_files(batch)
@@ -321,7 +321,9 @@ class WorkspaceIndex:
         done = 0
         self._report(progress, 0, total, f"embedding {total} chunks")
         while not self._cancel.is_set():
-            rows = self.store.pending_vectors(EMBED_BATCH)
+            # a commit per batch: large batches for the fast static model, small ones for
+            # MiniLM so progress moves and a cancel is honoured within seconds
+            rows = self.store.pending_vectors(EMBED_BATCH if e.name == "minilm" else 4096)
             if not rows:
                 break
             vecs = e.embed([embed.embedding_text(r["path"], r["symbol"], r["text"])
@@ -443,17 +445,21 @@ def _hit(row: dict[str, Any], score: float, source: str) -> Hit:
                source=source)
 
 
-def prepare_file(path: str, rel: str, max_bytes: int
-                 ) -> tuple[str, str | None, int, list[chunking.Chunk], str]:
-    """Read, hash and chunk one file: (rel, hash or None, bytes, chunks, why not)."""
+Prepared = tuple[str, "str | None", int, list[chunking.Chunk], str, list[str]]
+
+
+def prepare_file(path: str, rel: str, max_bytes: int) -> Prepared:
+    """Read, hash, chunk one file and make its full-text terms (the CPU-heavy part):
+    (rel, hash or None, bytes, chunks, why not, terms per chunk)."""
     text, why = walk.read_text(Path(path), max_bytes)
     if text is None:
-        return rel, None, 0, [], why
-    return rel, _hash_text(text), len(text), chunking.chunk_text(rel, text), ""
+        return rel, None, 0, [], why, []
+    chunks = chunking.chunk_text(rel, text)
+    terms = [terms_for(rel, c.symbol, c.text) for c in chunks]
+    return rel, _hash_text(text), len(text), chunks, "", terms
 
 
-def _prepare_many(items: Sequence[tuple[str, str]], max_bytes: int
-                  ) -> list[tuple[str, str | None, int, list[chunking.Chunk], str]]:
+def _prepare_many(items: Sequence[tuple[str, str]], max_bytes: int) -> list[Prepared]:
     return [prepare_file(p, r, max_bytes) for p, r in items]
 
 
@@ -462,7 +468,7 @@ POOL_MIN_FILES = 300
 
 
 def _prepared(items: Sequence[tuple[str, str]], max_bytes: int, cancel: threading.Event
-              ) -> Iterator[tuple[str, str | None, int, list[chunking.Chunk], str]]:
+              ) -> Iterator[Prepared]:
     """prepare_file over many files, on every core for large runs, in input order."""
     workers = min(os.cpu_count() or 1, 4)
     if len(items) < POOL_MIN_FILES or workers < 2:
@@ -473,22 +479,33 @@ def _prepared(items: Sequence[tuple[str, str]], max_bytes: int, cancel: threadin
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")  # fork and LanceDB's threads do not mix
     chunks = [items[i:i + 32] for i in range(0, len(items), 32)]
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_prepare_many, c, max_bytes) for c in chunks[: workers * 3]]
-        next_i = len(futures)
-        while futures:
-            if cancel.is_set():
-                for f in futures:
-                    f.cancel()
-                return
-            results = futures.pop(0).result()
-            if next_i < len(chunks):
-                futures.append(pool.submit(_prepare_many, chunks[next_i], max_bytes))
-                next_i += 1
-            yield from results
+    done = 0  # chunks of items already yielded
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_prepare_many, c, max_bytes) for c in chunks[: workers * 3]]
+            next_i = len(futures)
+            while futures:
+                if cancel.is_set():
+                    for f in futures:
+                        f.cancel()
+                    return
+                results = futures.pop(0).result()
+                if next_i < len(chunks):
+                    futures.append(pool.submit(_prepare_many, chunks[next_i], max_bytes))
+                    next_i += 1
+                done += 1
+                yield from results
+    except (BrokenProcessPool, OSError) as exc:  # workers could not start: do it here
+        log.warning("parallel chunking unavailable (%s); continuing in this process", exc)
+        for c in chunks[done:]:
+            for p, r in c:
+                if cancel.is_set():
+                    return
+                yield prepare_file(p, r, max_bytes)
 
 
 def _replace(stats: RefreshStats, **changes: Any) -> RefreshStats:

@@ -243,7 +243,8 @@ class Store:
 
     # -- writes --------------------------------------------------------------------------
     def _rows(self, path: str, file_hash: str, size: int, mtime_ns: int,
-              chunks: Sequence[Chunk], *, vectors: dict[str, Any]) -> list[dict[str, Any]]:
+              chunks: Sequence[Chunk], terms: Sequence[str] | None = None, *,
+              vectors: dict[str, Any]) -> list[dict[str, Any]]:
         zero = [0.0] * self.dim
         rows = [{
             "id": f"{path}\0file", "path": path, "language": "", "kind": FILE_KIND,
@@ -251,7 +252,7 @@ class Store:
             "terms": "", "chunk_hash": "", "file_hash": file_hash, "size": size,
             "mtime_ns": mtime_ns, "has_vec": False, "vector": zero}]
         seen: dict[str, int] = {}
-        for c in chunks:
+        for i, c in enumerate(chunks):
             n = seen.get(c.hash, 0)
             seen[c.hash] = n + 1
             vec = vectors.get(c.hash)
@@ -260,16 +261,18 @@ class Store:
                 "kind": c.kind, "symbol": c.symbol,
                 "names": (" " + " ".join(c.names) + " ") if c.names else "",
                 "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
-                "terms": terms_for(path, c.symbol, c.text), "chunk_hash": c.hash,
+                "terms": terms[i] if terms is not None else terms_for(path, c.symbol, c.text),
+                "chunk_hash": c.hash,
                 "file_hash": file_hash, "size": size, "mtime_ns": mtime_ns,
                 "has_vec": vec is not None, "vector": zero if vec is None else vec})
         return rows
 
-    def write_files(self, files: Sequence[tuple[str, str, int, int, Sequence[Chunk]]],
+    def write_files(self, files: Sequence[tuple[Any, ...]],
                     deleted: Sequence[str] = (), reuse_vectors: bool = True) -> int:
         """Replace the rows of these files (and drop `deleted` ones); each file in one commit.
 
-        `files` holds (path, file hash, size, mtime_ns, chunks).  Chunks whose content hash
+        `files` holds (path, file hash, size, mtime_ns, chunks[, full-text terms per chunk],
+        as `terms_for` makes them; computed here when absent).  Chunks whose content hash
         was embedded before keep their vector.  Returns the number of chunk rows written.
         """
         import pyarrow as pa
