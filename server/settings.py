@@ -35,7 +35,7 @@ class ModelSettings:
     url: str = "http://127.0.0.1:11434/v1"
     #: Model name to ask the OpenAI-compatible server for.
     server_model: str = ""
-    #: CPU threads for in-process inference; 0 picks the number of cores.
+    #: CPU threads for in-process inference; 0 picks half the cores (at most 4).
     n_threads: int = field(default=0, validator=[ge(0), le(256)])
     #: Context window to allocate, in tokens.
     n_ctx: int = field(default=2048, validator=[ge(128), le(131072)])
