@@ -320,18 +320,27 @@ class WorkspaceIndex:
         self._state = "embedding"
         done = 0
         self._report(progress, 0, total, f"embedding {total} chunks")
-        while not self._cancel.is_set():
-            # a commit per batch: large batches for the fast static model, small ones for
-            # MiniLM so progress moves and a cancel is honoured within seconds
-            rows = self.store.pending_vectors(EMBED_BATCH if e.name == "minilm" else 4096)
-            if not rows:
-                break
-            vecs = e.embed([embed.embedding_text(r["path"], r["symbol"], r["text"])
-                            for r in rows])
-            self.store.set_vectors([r["id"] for r in rows], vecs)
-            done += len(rows)
-            self._report(progress, min(done, total), max(total, done),
-                         f"embedded {done}/{total} chunks")
+        # one scan streams the pending rows; the commit of one batch overlaps the embedding
+        # of the next (LanceDB writes release the GIL).  Large batches for the fast static
+        # model, small ones for MiniLM so progress moves and cancel is honoured in seconds.
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        size = EMBED_BATCH if e.name == "minilm" else 4096
+        with ThreadPoolExecutor(1, thread_name_prefix="stead-vec-write") as writer:
+            inflight: Future[None] | None = None
+            for rows in self.store.iter_pending(size):
+                if self._cancel.is_set():
+                    break
+                vecs = e.embed([embed.embedding_text(r["path"], r["symbol"], r["text"])
+                                for r in rows])
+                if inflight is not None:
+                    inflight.result()
+                inflight = writer.submit(self.store.set_vectors, [r["id"] for r in rows], vecs)
+                done += len(rows)
+                self._report(progress, min(done, total), max(total, done),
+                             f"embedded {done}/{total} chunks")
+            if inflight is not None:
+                inflight.result()
         if not self._cancel.is_set():
             try:
                 if self.store.ensure_vector_index():

@@ -321,6 +321,19 @@ class Store:
              .select(["id", "path", "symbol", "text"]).limit(limit).to_arrow())
         return t.to_pylist()  # type: ignore[no-any-return]
 
+    def iter_pending(self, batch: int) -> Iterator[list[dict[str, Any]]]:
+        """Rows still lacking a vector, streamed from one scan in batches."""
+        reader = (self.table.search().where(f"has_vec = false AND kind != '{FILE_KIND}'")
+                  .select(["id", "path", "symbol", "text"]).limit(None).to_batches(batch))
+        pending: list[dict[str, Any]] = []
+        for rb in reader:
+            pending.extend(rb.to_pylist())
+            while len(pending) >= batch:
+                yield pending[:batch]
+                pending = pending[batch:]
+        if pending:
+            yield pending
+
     def set_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors for rows that still exist (a row replaced meanwhile is skipped)."""
         import pyarrow as pa
