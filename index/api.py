@@ -341,7 +341,7 @@ class WorkspaceIndex:
                              f"embedded {done}/{total} chunks")
             if inflight is not None:
                 inflight.result()
-        if not self._cancel.is_set():
+        if not self._cancel.is_set() and done >= 1000:  # not after every small refresh
             try:
                 if self.store.ensure_vector_index():
                     self.store.optimize()

@@ -361,12 +361,14 @@ class Store:
         n = self.count("has_vec = true")
         if n < min_rows:
             return False
-        if any(i.index_type.startswith("IVF") for i in self.table.list_indices()):
-            return False
+        if any("vector" in i.columns for i in self.table.list_indices()):
+            return False  # new rows are searched flat until `optimize` folds them in
         parts = max(16, int(np.sqrt(n)))
         with self.write_lock():
-            self.table.create_index(metric="cosine", vector_column_name="vector",
-                                    index_type="IVF_FLAT", num_partitions=parts,
+            from lancedb.index import IvfFlat
+
+            self.table.create_index("vector", config=IvfFlat(distance_type="cosine",
+                                                             num_partitions=parts),
                                     replace=True)
         return True
 
