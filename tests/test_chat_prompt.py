@@ -8,9 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from server.chat.prompt import TEMPLATE_MARGIN, Turn, build, context_block, cut_middle, plan
+from server.chat.prompt import (
+    PROMPT_SHARE,
+    TEMPLATE_MARGIN,
+    Turn,
+    build,
+    context_block,
+    cut_middle,
+    plan,
+)
 from server.chat.store import SCHEMA_VERSION, ChatStore, ConversationError
 from server.context.types import Dropped, Item, Selection
+
+
+def room(n_ctx: int, answer: int) -> int:
+    """Prompt tokens a window leaves after the answer, the template and the headroom."""
+    return int((n_ctx - answer - TEMPLATE_MARGIN) * PROMPT_SHARE)
 
 
 def item(path: str, start: int, end: int, text: str = "x = 1\n", reasons: tuple[str, ...] = ("full-text",)) -> Item:
@@ -23,13 +36,13 @@ def item(path: str, start: int, end: int, text: str = "x = 1\n", reasons: tuple[
         # roomy window: context gets its whole budget
         (8192, 512, 1200, 100, 50, (512, 50, 1200)),
         # tight window: context shrinks to what is left
-        (1536, 512, 1200, 100, 50, (512, 50, 1536 - 512 - TEMPLATE_MARGIN - 150)),
+        (1536, 512, 1200, 100, 50, (512, 50, room(1536, 512) - 150)),
         # the answer never takes more than half the window
-        (1024, 4096, 1200, 100, 50, (512, 50, 1024 - 512 - TEMPLATE_MARGIN - 150)),
+        (1024, 4096, 1200, 100, 50, (512, 50, room(1024, 512) - 150)),
         # a huge question is limited to its share and context keeps the rest
-        (2048, 512, 1200, 100, 50_000, (512, 595, 1488 - 100 - 595)),
+        (2048, 512, 1200, 100, 50_000, (512, int(room(2048, 512) * 0.4), room(2048, 512) - 100 - int(room(2048, 512) * 0.4))),
         # nothing left for context
-        (256, 128, 1200, 100, 40, (128, 32, 0)),
+        (256, 128, 1200, 100, 40, (128, int(room(256, 128) * 0.4), 0)),
     ],
 )
 def test_plan(n_ctx: int, max_tokens: int, budget: int, system: int, question: int, expected: tuple[int, int, int]) -> None:

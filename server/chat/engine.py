@@ -110,7 +110,9 @@ def run_turn(
             )
             break
         except Exception as exc:
-            overflow = any(s in str(exc) for s in _OVERFLOW)
+            overflow = type(exc).__name__ == "ContextOverflow" or any(
+                s in str(exc) for s in _OVERFLOW
+            )
             if not overflow or scale == OVERFLOW_SCALES[-1]:
                 raise
             log.info("prompt overflowed the model's window; planning with counts x%d", scale * 2)
@@ -120,7 +122,9 @@ def run_turn(
     elif gen.stop_reason in ("cancelled", "callback"):
         notes.append("The answer was cancelled.")
     elif gen.stop_reason == "timeout":
-        notes.append("The model timed out; the answer may be incomplete.")
+        notes.append(
+            "The model timed out; the answer may be incomplete (model.timeout_s sets the limit)."
+        )
     trailer = notes_trailer(tuple(notes))
     if trailer and on_text is not None:
         on_text(trailer)
@@ -199,6 +203,10 @@ def manifest_dict(
     }
 
 
+#: Chunks left out that a terminal manifest lists by name (the rest are counted).
+MANIFEST_LEFT_OUT = 5
+
+
 def manifest_lines(manifest: dict[str, Any]) -> list[str]:
     """The manifest for a terminal: one line per chunk, then what was left out, then notes."""
     items = manifest.get("items", [])
@@ -212,9 +220,11 @@ def manifest_lines(manifest: dict[str, Any]) -> list[str]:
             f"  {i['path']}:{i['start_line']}-{i['end_line']}  {i['tokens']} tok  "
             f"{i['reason']}{detail}"
         )
-    for d in manifest.get("dropped", []):
-        if d["why"] == "over budget":
-            where = f"{d['path']}:{d['start_line']}-{d['end_line']}"
-            out.append(f"  (left out) {where}  {d['tokens']} tok")
+    left_out = [d for d in manifest.get("dropped", []) if d["why"] == "over budget"]
+    for d in left_out[:MANIFEST_LEFT_OUT]:
+        where = f"{d['path']}:{d['start_line']}-{d['end_line']}"
+        out.append(f"  (left out) {where}  {d['tokens']} tok")
+    if len(left_out) > MANIFEST_LEFT_OUT:
+        out.append(f"  (left out) ... and {len(left_out) - MANIFEST_LEFT_OUT} more")
     out.extend(f"note: {n}" for n in manifest.get("notes", []))
     return out

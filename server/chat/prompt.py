@@ -23,6 +23,9 @@ SYSTEM = (
 )
 #: Tokens reserved for the chat template's role markers.
 TEMPLATE_MARGIN = 48
+#: Share of the remaining window the prompt may fill: counts are estimates (cl100k), and a
+#: small model's tokenizer may need 10-20% more tokens for the same code.
+PROMPT_SHARE = 0.85
 #: The question may use at most this share of the prompt.
 QUESTION_SHARE = 0.4
 
@@ -56,7 +59,7 @@ def plan(
 ) -> Plan:
     """Split the window: the answer first (at most half), then question, then context."""
     answer = max(1, min(max_tokens, n_ctx // 2))
-    prompt = max(0, n_ctx - answer - TEMPLATE_MARGIN)
+    prompt = max(0, int((n_ctx - answer - TEMPLATE_MARGIN) * PROMPT_SHARE))
     question = min(question_tokens, max(16, int(prompt * QUESTION_SHARE)))
     context = max(0, min(chat_budget, prompt - system_tokens - question))
     return Plan(answer=answer, question=question, context=context, prompt=prompt)

@@ -81,7 +81,7 @@ def hit_candidate(hit: Any, reason: str, root: Path | None = None, detail: str =
         text=str(getattr(hit, "text", "")),
         reason=reason,
         score=float(getattr(hit, "score", 0.0) or 0.0),
-        detail=detail or str(getattr(hit, "symbol", "") or ""),
+        detail=detail,
     )
 
 
