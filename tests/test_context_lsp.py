@@ -171,7 +171,7 @@ async def test_select_uses_the_index_once_built(start_client: StartClient, works
     client = await start_client(init_options={"index": {"embedder": "none"}})
     for _ in range(300):  # the server indexes in the background after start-up
         status = as_dict(await client.protocol.send_request_async("stead/indexStatus", {}))
-        if status.get("chunks") and status.get("state") == "idle":
+        if status.get("files") == 2 and status.get("chunks", 0) >= 2:  # both files are in
             break
         await asyncio.sleep(0.1)
     else:
