@@ -192,3 +192,20 @@ async def test_cancelling_stops_the_answer_and_keeps_the_server(
     # the server still answers
     ok = as_dict(await client.protocol.send_request_async("stead/selectContext", {"question": "hi"}))
     assert ok["budget"] == 1200
+
+
+async def test_context_that_overflows_the_model_is_planned_again(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    """The tiny model spends a token per byte, far more than the estimate: the context
+    that fitted the estimate does not fit the model, and the turn is planned again."""
+    client = await chat_client(start_client, tiny_model)
+    big = "".join(
+        f"def load_config_{i}(path):\n    data = read_settings(path, {i})\n    return data\n\n\n"
+        for i in range(200)
+    )
+    await open_doc(client, workspace / "many.py", big)
+    result = await ask(client, question="how do the load_config functions read settings?")
+    assert result["answer"].startswith(TINY_OUTPUT)
+    assert result["manifest"]["items"], "some context still fits"
+    assert result["prompt_tokens"] <= 2048

@@ -57,7 +57,7 @@ def run_turn(
     *,
     store: ChatStore,
     backend: Any,
-    select_fn: Callable[[int], Selection],
+    select_fn: Callable[[int, Callable[[str], int]], Selection],
     conversation_id: str | None = None,
     workspace: str = "",
     root: Path | None = None,
@@ -69,7 +69,10 @@ def run_turn(
     record: Callable[[TurnResult], object] | None = None,
     on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
 ) -> TurnResult:
-    """Answer `question` in a conversation with the local model, streaming to `on_text`."""
+    """Answer `question` in a conversation with the local model, streaming to `on_text`.
+
+    `select_fn(budget, count)` chooses the context: `budget` tokens as measured by `count`.
+    """
     from server.backends.base import ChatMessage
 
     if not question.strip():
@@ -81,7 +84,16 @@ def run_turn(
         Turn(m.role, m.content) for m in store.messages(cid) if m.role in ("user", "assistant")
     ]
 
+    # The manifest is announced once, for the attempt that answers, before its first piece.
+    pending: list[tuple[Selection, tuple[str, ...]]] = []
+
+    def announce() -> None:
+        if pending and on_selection is not None:
+            on_selection(*pending[-1])
+        pending.clear()
+
     def stream(piece: str) -> bool:
+        announce()
         if on_text is not None and piece:
             on_text(piece)
         return not cancel.is_set()
@@ -97,10 +109,9 @@ def run_turn(
 
         q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question)
         budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
-        selection = select_fn(budget.context)
+        selection = select_fn(budget.context, count)
         prompt = build(question, history, selection, budget, count=count, root=root)
-        if on_selection is not None:
-            on_selection(selection, (*selection.notes, *prompt.notes))
+        pending[:] = [(selection, (*selection.notes, *prompt.notes))]
         try:
             gen = backend.chat(
                 [ChatMessage(m.role, m.content) for m in prompt.messages],
@@ -116,6 +127,7 @@ def run_turn(
             if not overflow or scale == OVERFLOW_SCALES[-1]:
                 raise
             log.info("prompt overflowed the model's window; planning with counts x%d", scale * 2)
+    announce()
     notes = list(selection.notes) + list(prompt.notes)
     if gen.stop_reason == "max_tokens":
         notes.append(f"The answer stopped at the {budget.answer}-token limit.")

@@ -100,7 +100,7 @@ class LocalChat:
         s = self.settings
         docs = {cursor.path: cursor.text} if cursor is not None and cursor.text else {}
 
-        def select_fn(tokens: int) -> Selection:
+        def select_fn(tokens: int, count: Callable[[str], int]) -> Selection:
             return select(
                 question,
                 index=index,
@@ -108,7 +108,7 @@ class LocalChat:
                 budget=tokens,
                 cursor=cursor,
                 root=self.root,
-                count=backend.count_tokens,
+                count=count,
                 deadline_s=max(3.0, s.context.deadline_ms / 1000),
             )
 

@@ -112,15 +112,19 @@ def answer_once(
 
 def explain_error(exc: BaseException) -> str | None:
     """A user-facing message for the errors a question can end in, else None."""
+    from server.backends.base import ModelError
     from server.chat.engine import EmptyQuestion
     from server.chat.store import ConversationError
 
-    if isinstance(exc, EmptyQuestion | ConversationError) or type(exc).__name__ == "ModelError":
+    if isinstance(exc, EmptyQuestion | ConversationError | ModelError):
         return f"stead: {exc}"
     return None
 
 
 def run(args: argparse.Namespace) -> int:
+    from server.chat.engine import EmptyQuestion
+    from server.chat.store import ConversationError
+
     chat = session(args)
     conversation: str | None = args.conversation
     interactive = sys.stdin.isatty()
@@ -152,8 +156,8 @@ def run(args: argparse.Namespace) -> int:
                 if message is None:
                     raise
                 print(message, file=sys.stderr)
-                if type(exc).__name__ == "ModelError":
-                    return 1
+                if not isinstance(exc, EmptyQuestion | ConversationError):
+                    return 1  # no usable model: asking again will not help
                 continue
             if result is not None:
                 conversation = result.conversation_id

@@ -180,10 +180,10 @@ def register(ls: SteadServer) -> None:
         def work() -> Any:
             backend = _backend(ls)
 
-            def select_fn(budget: int) -> Any:
+            def select_fn(budget: int, count: Any) -> Any:
                 return service.select_context(
                     ls, question, budget=budget, docs=docs, ring_items=ring_items,
-                    cursor=cursor, index=index, count=backend.count_tokens, extra=pinned,
+                    cursor=cursor, index=index, count=count, extra=pinned,
                 )
 
             return run_turn(
@@ -212,7 +212,9 @@ def register(ls: SteadServer) -> None:
         except ConversationError as exc:
             raise protocol.InvalidParams(str(exc)) from None
         except Exception as exc:
-            if type(exc).__name__ == "ModelError":
+            from server.backends.base import ModelError
+
+            if isinstance(exc, ModelError):
                 raise ChatFailed(str(exc), "model") from None
             raise
         finally:
