@@ -155,3 +155,21 @@ def test_store_is_safe_from_several_writers(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(ChatStore(path).messages(cid)) == 80
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        ("and then?", [Turn("user", "how does load_config work?"), Turn("assistant", "...")],
+         "how does load_config work?\nand then?"),
+        ("why?", [], "why?"),
+        ("what does parse_settings do with the environment variables it gets?",
+         [Turn("user", "how does load_config work?")],
+         "what does parse_settings do with the environment variables it gets?"),
+        ("and b?", [Turn("user", "first"), Turn("assistant", "x"), Turn("user", "second")], "second\nand b?"),
+    ],
+)
+def test_retrieval_query_for_follow_ups(question: str, history: list[Turn], expected: str) -> None:
+    from server.chat.engine import retrieval_query
+
+    assert retrieval_query(question, history) == expected

@@ -48,6 +48,19 @@ class TurnResult:
     messages: tuple[Turn, ...] = ()
 
 
+#: A follow-up shorter than this many words ("and then?", "why?") is searched for together
+#: with the question before it.
+FOLLOW_UP_WORDS = 8
+
+
+def retrieval_query(question: str, history: list[Turn]) -> str:
+    """What to search the workspace for: short follow-ups lean on the previous question."""
+    if len(question.split()) >= FOLLOW_UP_WORDS:
+        return question
+    previous = next((t.content for t in reversed(history) if t.role == "user"), "")
+    return f"{previous[:2000]}\n{question}" if previous else question
+
+
 def notes_trailer(notes: tuple[str, ...]) -> str:
     return "".join(f"\n\nNote: {n}" for n in notes)
 
@@ -57,7 +70,7 @@ def run_turn(
     *,
     store: ChatStore,
     backend: Any,
-    select_fn: Callable[[int, Callable[[str], int]], Selection],
+    select_fn: Callable[[int, Callable[[str], int], str], Selection],
     conversation_id: str | None = None,
     workspace: str = "",
     root: Path | None = None,
@@ -71,7 +84,8 @@ def run_turn(
 ) -> TurnResult:
     """Answer `question` in a conversation with the local model, streaming to `on_text`.
 
-    `select_fn(budget, count)` chooses the context: `budget` tokens as measured by `count`.
+    `select_fn(budget, count, query)` chooses the context for `query` (the question, with
+    the previous one for a short follow-up): `budget` tokens as measured by `count`.
     """
     from server.backends.base import ChatMessage
 
@@ -92,6 +106,8 @@ def run_turn(
             on_selection(*pending[-1])
         pending.clear()
 
+    query = retrieval_query(question, history)
+
     def stream(piece: str) -> bool:
         announce()
         if on_text is not None and piece:
@@ -109,7 +125,7 @@ def run_turn(
 
         q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question)
         budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
-        selection = select_fn(budget.context, count)
+        selection = select_fn(budget.context, count, query)
         prompt = build(question, history, selection, budget, count=count, root=root)
         pending[:] = [(selection, (*selection.notes, *prompt.notes))]
         try:

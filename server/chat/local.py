@@ -100,9 +100,9 @@ class LocalChat:
         s = self.settings
         docs = {cursor.path: cursor.text} if cursor is not None and cursor.text else {}
 
-        def select_fn(tokens: int, count: Callable[[str], int]) -> Selection:
+        def select_fn(tokens: int, count: Callable[[str], int], query: str) -> Selection:
             return select(
-                question,
+                query,
                 index=index,
                 open_docs=docs,
                 budget=tokens,

@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if interactive:
         out.write(f"stead chat in {chat.root} (/new starts over, /quit or Ctrl-D leaves)\n")
+        out.flush()
     try:
         while True:
             try:

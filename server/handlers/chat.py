@@ -180,9 +180,9 @@ def register(ls: SteadServer) -> None:
         def work() -> Any:
             backend = _backend(ls)
 
-            def select_fn(budget: int, count: Any) -> Any:
+            def select_fn(budget: int, count: Any, query: str) -> Any:
                 return service.select_context(
-                    ls, question, budget=budget, docs=docs, ring_items=ring_items,
+                    ls, query, budget=budget, docs=docs, ring_items=ring_items,
                     cursor=cursor, index=index, count=count, extra=pinned,
                 )
 
