@@ -140,7 +140,12 @@ def run_bench(args: argparse.Namespace) -> None:
             times.append((time.perf_counter() - t0) * 1000)
         print(f"search {mode:6s} @ {chunks} chunks: p50 {_pct(times, 50):.1f} ms, "
               f"p99 {_pct(times, 99):.1f} ms ({args.queries} queries)")
-    print(f"size on disk: {dir_size(ix.dir) / 1e6:.0f} MB for {chunks} chunks "
+    before = dir_size(ix.dir)
+    from datetime import timedelta
+
+    ix.store.table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+    print(f"size on disk: {before / 1e6:.0f} MB with the old versions the run left (pruned "
+          f"after 5 minutes), {dir_size(ix.dir) / 1e6:.0f} MB pruned, for {chunks} chunks "
           f"(source {sum(p.stat().st_size for p in ws.rglob('*') if p.is_file()) / 1e6:.0f} MB)")
     shutil.rmtree(tmp, ignore_errors=True)
 

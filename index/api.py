@@ -35,6 +35,8 @@ Mode = Literal["hybrid", "fts", "vector"]
 BATCH_FILES = 200
 BATCH_ROWS = 4000
 EMBED_BATCH = 32
+#: Refreshes of at most this many files commit file by file, vectors included.
+SMALL_REFRESH = 20
 
 
 @frozen
@@ -135,10 +137,17 @@ class WorkspaceIndex:
             self._cancel.clear()
             started = time.perf_counter()
             try:
-                stats = self._refresh(paths, progress or (lambda d, t, m: None))
-                if embed_vectors and not self._cancel.is_set():
+                before = self.store.embedded
+                stats = self._refresh(paths, progress or (lambda d, t, m: None),
+                                      embed_vectors)
+                inline = self.store.embedded - before
+                n = 0
+                # small refreshes embedded their chunks in their commits; large ones (and
+                # any leftovers of an interrupted run) are filled in here
+                if embed_vectors and not self._cancel.is_set() and (
+                        paths is None or stats.added + stats.updated > SMALL_REFRESH):
                     n = self.embed_pending(progress)
-                    stats = _replace(stats, chunks_embedded=n)
+                stats = _replace(stats, chunks_embedded=inline + n)
             except Cancelled:
                 stats = RefreshStats(cancelled=True)
             finally:
@@ -218,7 +227,8 @@ class WorkspaceIndex:
             return None
         return walk.FileEntry(rel, path, st.st_size, st.st_mtime_ns)
 
-    def _refresh(self, paths: Sequence[Path] | None, progress: Progress) -> RefreshStats:
+    def _refresh(self, paths: Sequence[Path] | None, progress: Progress,
+                 embed_vectors: bool = True) -> RefreshStats:
         self._state = "scanning"
         self._report(progress, 0, 0, "scanning files")
         saved, entries = self._scan(paths)
@@ -238,7 +248,8 @@ class WorkspaceIndex:
         errors: list[str] = []
         batch: list[tuple[Any, ...]] = []
         touched: list[tuple[str, int, int]] = []
-        per_file = total <= 20  # small refreshes: one commit per file
+        per_file = total <= SMALL_REFRESH  # small refreshes: one commit per file
+        inline = per_file and embed_vectors
         for rel, digest, nbytes, chunks, why, terms in _prepared(
                 [(str(entries[r].path), r) for r in to_read], self.settings.max_file_bytes,
                 self._cancel):
@@ -257,7 +268,7 @@ class WorkspaceIndex:
             batch.append((rel, digest, e.size, e.mtime_ns, chunks, terms))
             rows += len(chunks) + 1
             if per_file or len(batch) >= BATCH_FILES or rows >= BATCH_ROWS:
-                written += self.store.write_files(batch)
+                written += self.store.write_files(batch, embed=self._inline_embed(inline))
                 batch, rows = [], 0
                 self._report(progress, done, total, f"indexed {done}/{total} files")
         if self._cancel.is_set():
@@ -265,7 +276,8 @@ class WorkspaceIndex:
         # the pure plan decides what the run amounted to, and what to delete
         plan = plan_refresh({p: v[0] for p, v in saved.items()}, current)
         if batch or plan.delete:
-            written += self.store.write_files(batch, plan.delete)
+            written += self.store.write_files(batch, plan.delete,
+                                              embed=self._inline_embed(inline))
         self._report(progress, total, total, f"indexed {total}/{total} files")
         if touched:
             self.store.touch_files(touched)
@@ -297,12 +309,24 @@ class WorkspaceIndex:
             if saved is not None and saved[0] == digest:
                 return RefreshStats(files=1, unchanged=1)
             chunks = chunking.chunk_text(rel, text)
-            written = self.store.write_files([(rel, digest, len(text), -1, chunks)])
-            n = self.embed_pending() if embed_vectors else 0
+            before = self.store.embedded
+            written = self.store.write_files([(rel, digest, len(text), -1, chunks)],
+                                             embed=self._inline_embed(embed_vectors))
             self._update_counts()
+            n = self.store.embedded - before
             return RefreshStats(files=1, updated=int(saved is not None),
                                 added=int(saved is None), chunks_written=written,
                                 chunks_embedded=n, seconds=time.perf_counter() - started)
+
+    def _inline_embed(self, small: bool) -> Callable[[list[str]], Any] | None:
+        """For small refreshes, embed changed chunks before their (single) commit."""
+        if not small or self.embedder_name == "none":
+            return None
+        if not self._embedder_loaded and self.embedder_name == "static" and \
+                not embed.static_model_file(self.models_dir).is_file():
+            return None  # the model is not built yet: the fill-in pass will build it
+        e = self.embedder()
+        return e.embed if e is not None else None
 
     def embed_pending(self, progress: Progress | None = None) -> int:
         """Give vectors to every chunk that lacks one; returns how many were embedded."""

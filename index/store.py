@@ -19,7 +19,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import Chunk, identifier_terms
+from index.embed import embedding_text
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class Store:
         self.embedder = embedder
         self.dim = dim
         self.notice = ""  # a message for the user when the index had to be rebuilt
+        self.embedded = 0  # chunks embedded inline by write_files (a running count)
         directory.mkdir(parents=True, exist_ok=True)
         self.lock_path = directory / "write.lock"
         with self.write_lock():
@@ -268,12 +270,15 @@ class Store:
         return rows
 
     def write_files(self, files: Sequence[tuple[Any, ...]],
-                    deleted: Sequence[str] = (), reuse_vectors: bool = True) -> int:
+                    deleted: Sequence[str] = (), reuse_vectors: bool = True,
+                    embed: Callable[[list[str]], np.ndarray] | None = None) -> int:
         """Replace the rows of these files (and drop `deleted` ones); each file in one commit.
 
         `files` holds (path, file hash, size, mtime_ns, chunks[, full-text terms per chunk],
         as `terms_for` makes them; computed here when absent).  Chunks whose content hash
-        was embedded before keep their vector.  Returns the number of chunk rows written.
+        was embedded before keep their vector; with `embed` (texts -> vectors) the others
+        get theirs in the same commit, so small refreshes need no second commit.  Returns
+        the number of chunk rows written.
         """
         import pyarrow as pa
 
@@ -287,8 +292,15 @@ class Store:
             old = [f for f in files if f[0] in present]
             new = [f for f in files if f[0] not in present]
             vectors = self.chunk_vectors([f[0] for f in old]) if reuse_vectors else {}
+            if embed is not None:
+                missing = {c.hash: embedding_text(f[0], c.symbol, c.text)
+                           for f in files for c in f[4] if c.hash not in vectors}
+                self.embedded += len(missing)
+                if missing:
+                    got = embed(list(missing.values()))
+                    vectors.update(zip(missing, (v.tolist() for v in got), strict=True))
             if new:
-                rows = [r for f in new for r in self._rows(*f, vectors={})]
+                rows = [r for f in new for r in self._rows(*f, vectors=vectors)]
                 data = pa.Table.from_pylist(rows, schema=self._schema())
                 self._retry(lambda: self.table.add(data))
             touched = [f[0] for f in old] + list(deleted)

@@ -58,9 +58,15 @@ def test_vectors_fill_in_and_hybrid_finds_meaning(tmp_path: Path, static_models:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     ix = open_index(root, tmp_path / "data", IndexSettings(embedder="static"))
+    # full-text first: searchable before any vector exists
+    assert ix.refresh(embed_vectors=False).chunks_embedded == 0
+    assert ix.status()["vectors"] == 0 and ix.status()["search"] == "fts"
+    assert ix.search("average")[0].source == "fts"
+    # then the vectors fill in behind it, with progress
     phases: list[str] = []
-    stats = ix.refresh(progress=lambda d, t, m: phases.append(m.split()[0]))
-    assert stats.chunks_embedded == 3 and "embedding" in phases
+    assert ix.embed_pending(lambda d, t, m: phases.append(m.split()[0])) == 3
+    assert "embedding" in phases and "embedded" in phases
+    ix.refresh()  # recount
     st = ix.status()
     assert st["vectors"] == st["chunks"] == 3 and st["search"] == "hybrid"
     for query, path in zip(QUERIES, FILES, strict=True):
@@ -68,7 +74,8 @@ def test_vectors_fill_in_and_hybrid_finds_meaning(tmp_path: Path, static_models:
         assert vec[0].path == path and vec[0].source == "vector", (query, vec)
         hyb = ix.search(query, k=3)
         assert hyb[0].source == "hybrid" and hyb[0].path == path
-    # editing one file re-embeds only its changed chunk; the others keep their vectors
+    # editing one file re-embeds only its changed chunk, in the same commit; the others
+    # keep their vectors
     (root / "math/stats.py").write_text(FILES["math/stats.py"] + "\n\ndef median(v):\n"
                                         "    return sorted(v)[len(v) // 2]\n")
     again = ix.refresh()
