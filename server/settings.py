@@ -91,6 +91,8 @@ class IndexSettings:
 class ChatSettings:
     #: Most tokens in one answer.
     max_tokens: int = field(default=512, validator=[ge(1), le(32768)])
+    #: An answer is abandoned after this many seconds (reading a long prompt on a CPU is slow).
+    timeout_s: float = field(default=180.0, validator=[gt(0), le(3600)])
 
 
 @frozen

@@ -48,7 +48,10 @@ def make_backend(settings: Settings, dirs: Dirs) -> Backend:
     if m.backend == "openai-compatible":
         from server.backends.openai_compat import OpenAICompatBackend
 
-        return OpenAICompatBackend(m.url, m.server_model, n_ctx=m.n_ctx, timeout_s=m.timeout_s)
+        return OpenAICompatBackend(
+            m.url, m.server_model, n_ctx=m.n_ctx, timeout_s=m.timeout_s,
+            chat_timeout_s=settings.chat.timeout_s,
+        )
     from server.backends.gpt4all_backend import Gpt4AllBackend
     from server.models.store import resolve
 
@@ -61,6 +64,7 @@ def make_backend(settings: Settings, dirs: Dirs) -> Backend:
         n_ctx=m.n_ctx,
         n_threads=m.n_threads or default_threads(),
         timeout_s=m.timeout_s,
+        chat_timeout_s=settings.chat.timeout_s,
     )
 
 

@@ -52,6 +52,7 @@ class Gpt4AllBackend:
         n_ctx: int = 2048,
         n_threads: int = 0,
         timeout_s: float = 10.0,
+        chat_timeout_s: float | None = None,
     ) -> None:
         from server.models.families import detect
 
@@ -72,6 +73,8 @@ class Gpt4AllBackend:
         self._bytes = TokenBytes(meta.tokens, meta.token_types, meta.tokenizer_model, meta.bos_id)
         self._n_threads = n_threads or min(os.cpu_count() or 1, 8)
         self.timeout_s = timeout_s
+        #: Chat reads long prompts: it gets its own, longer deadline.
+        self.chat_timeout_s = chat_timeout_s or timeout_s
         self._lock = threading.Lock()
         self._ratio = 1.0
         self._model: Any = None
@@ -181,7 +184,8 @@ class Gpt4AllBackend:
         clean = [ChatMessage(m.role, sanitize(m.content, self._markers)) for m in messages]
         prompt = chat_prompt(self._info.chat, clean)
         stops = (*chat_stops(self._info.chat), *stop)
-        return self._generate(prompt, max_tokens, stops, cancel, on_text)
+        return self._generate(prompt, max_tokens, stops, cancel, on_text,
+                              timeout_s=self.chat_timeout_s)
 
     # -- generation --------------------------------------------------------------------
     def _reuse_point(self, data: bytes) -> tuple[int, int]:
@@ -207,11 +211,12 @@ class Gpt4AllBackend:
         stops: Sequence[str],
         cancel: threading.Event,
         on_text: OnText | None,
+        timeout_s: float | None = None,
     ) -> Generation:
         from gpt4all._pyllmodel import PromptCallback, ResponseCallback, llmodel
 
         started = time.perf_counter()
-        deadline = started + self.timeout_s
+        deadline = started + (timeout_s or self.timeout_s)
         if not prompt:
             # nothing to condition on; llama.cpp would sample from missing logits and crash
             return Generation("", 0, 0, "eos", 0.0)

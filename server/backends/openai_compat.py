@@ -56,7 +56,8 @@ def guess_fim(model: str) -> str:
 
 class OpenAICompatBackend:
     def __init__(
-        self, url: str, model: str, *, n_ctx: int = 2048, timeout_s: float = 10.0
+        self, url: str, model: str, *, n_ctx: int = 2048, timeout_s: float = 10.0,
+        chat_timeout_s: float | None = None,
     ) -> None:
         if not is_loopback_url(url):
             raise ModelError(
@@ -69,6 +70,8 @@ class OpenAICompatBackend:
         self.name = model or "local-server"
         self.context_length = n_ctx
         self.timeout_s = timeout_s
+        #: Chat reads long prompts: it gets its own, longer deadline.
+        self.chat_timeout_s = chat_timeout_s or timeout_s
         fim = guess_fim(model)
         self._info = ModelInfo(
             name=self.name, fim=fim, chat="server", context_length=n_ctx, stop=fim_stops(fim)
@@ -86,7 +89,9 @@ class OpenAICompatBackend:
             if self._client is None:
                 import httpx
 
-                self._client = httpx.Client(timeout=self.timeout_s, trust_env=False)
+                self._client = httpx.Client(
+                    timeout=max(self.timeout_s, self.chat_timeout_s), trust_env=False
+                )
             return self._client
 
     def close(self) -> None:
@@ -127,7 +132,7 @@ class OpenAICompatBackend:
         body = {"messages": [{"role": m.role, "content": m.content} for m in messages]}
         text = "\n".join(m.content for m in messages)
         return self._run("/chat/completions", body, text, max_tokens, tuple(stop), cancel,
-                         on_text)
+                         on_text, timeout_s=self.chat_timeout_s)
 
     def _events(self, response: Any) -> Iterator[dict[str, Any]]:
         for line in response.iter_lines():
@@ -150,11 +155,12 @@ class OpenAICompatBackend:
         stops: Sequence[str],
         cancel: threading.Event,
         on_text: OnText | None,
+        timeout_s: float | None = None,
     ) -> Generation:
         import httpx
 
         started = time.perf_counter()
-        deadline = started + self.timeout_s
+        deadline = started + (timeout_s or self.timeout_s)
         payload = {**body, "model": self.model, "max_tokens": max_tokens, "stream": True}
         if stops:
             payload["stop"] = list(stops)[:4]  # the OpenAI API takes at most four

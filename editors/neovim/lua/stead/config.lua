@@ -44,6 +44,7 @@ M.server_defaults = {
   },
   chat = {
     max_tokens = 512,
+    timeout_s = 180.0,
   },
   history = {
     enabled = true,
