@@ -401,10 +401,12 @@ class Store:
             q = q.where(where, prefilter=True)
         return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
 
-    def vector(self, vec: np.ndarray, k: int, where: str | None) -> list[dict[str, Any]]:
+    def vector(self, vec: np.ndarray, k: int, where: str | None, prefilter: bool = True
+               ) -> list[dict[str, Any]]:
         cond = "has_vec = true" + (f" AND ({where})" if where else "")
         q = (self.table.search(vec.astype(np.float32), vector_column_name="vector")
-             .distance_type("cosine").where(cond, prefilter=True).nprobes(20))
+             .distance_type("cosine").where(cond, prefilter=prefilter or bool(where))
+             .nprobes(20))
         return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
 
     def by_name(self, name: str, k: int) -> list[dict[str, Any]]:
