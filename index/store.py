@@ -204,6 +204,11 @@ class Store:
         # an FTS index on the empty table: rows written later are searched unindexed until
         # `optimize` folds them in, so full-text works from the first commit
         table.create_index("terms", config=FTS(with_position=False))
+        # B-trees on the keys a refresh filters and merges on (per-file refresh latency)
+        from lancedb.index import BTree
+
+        for column in ("id", "path"):
+            table.create_index(column, config=BTree())
         return table
 
     # -- locking -------------------------------------------------------------------------
