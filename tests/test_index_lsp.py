@@ -133,3 +133,18 @@ async def test_index_disabled_reports_state(start_client: StartClient, workspace
     assert st["state"] == "disabled"
     res = await _search(client, query="client")
     assert res["hits"] == [] and res["state"] == "disabled"
+
+
+async def test_settings_change_starts_and_stops_the_index(
+        start_client: StartClient, workspace: Path) -> None:
+    _write(workspace)
+    client = await start_client(init_options={"index": {"enabled": False, "embedder": "none"}})
+    assert (await _status(client))["state"] == "disabled"
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"stead": {"index": {"enabled": True}}}))
+    await _until(client, lambda s: s.get("files") == 3 and s["state"] == "ready", "enabled")
+    assert (await _search(client, query="client"))["hits"]
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"stead": {"index": {"enabled": False}}}))
+    await _until(client, lambda s: s["state"] == "disabled", "disabled again")
+    assert (await _search(client, query="client"))["hits"] == []

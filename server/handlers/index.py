@@ -28,6 +28,7 @@ from server import protocol
 if TYPE_CHECKING:
     from index.api import RefreshStats, WorkspaceIndex
     from server.lsp import SteadServer
+    from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class IndexManager:
         self._pending_paths: set[Path] = set()
         self._edited: set[str] = set()  # uris whose unsaved text was indexed
         self._stop = False
+        self._generation = 0
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -85,6 +87,9 @@ class IndexManager:
     def start(self) -> None:
         s = self.ls.settings.index
         roots = self.ls.roots
+        self._generation += 1
+        self._stop = False
+        self.error = ""
         if not s.enabled:
             self.state = "disabled"
         elif not roots:
@@ -93,7 +98,8 @@ class IndexManager:
             self.loop = asyncio.get_running_loop()
             self.state = "starting"
             self.submit("full", None)
-            self._thread = threading.Thread(target=self._run, args=(roots[0],),
+            self._thread = threading.Thread(target=self._run,
+                                            args=(roots[0], self._generation),
                                             name="stead-index", daemon=True)
             self._thread.start()
         self._publish()
@@ -105,11 +111,26 @@ class IndexManager:
             self._queue.append((kind, arg))
         self._wake.set()
 
-    def _run(self, root: Path) -> None:
+    def on_settings(self, old: Settings, new: Settings) -> None:
+        """Index settings changed: reopen with the new ones (or stop when disabled)."""
+        if old.index == new.index or (self.loop is None and self.state == "off"):
+            return
+        log.info("index settings changed; restarting the index")
+        self.stop()
+        self.start()
+
+    def _current(self, generation: int) -> bool:
+        return generation == self._generation and not self._stop
+
+    def _run(self, root: Path, generation: int) -> None:
         try:
             from index.api import open_index
 
-            self.ix = open_index(root, self.ls.dirs.data, self.ls.settings.index)
+            ix = open_index(root, self.ls.dirs.data, self.ls.settings.index)
+            if not self._current(generation):
+                ix.close()
+                return
+            self.ix = ix
             self.state = "ready"
         except Exception as exc:
             self.state = "error"
@@ -120,14 +141,16 @@ class IndexManager:
             return
         if self.ix.store.notice:
             self._call_soon(self._show_info, f"stead: {self.ix.store.notice}")
-        while not self._stop:
+        while self._current(generation):
             self._wake.wait()
+            if not self._current(generation):
+                break
             with self._lock:
                 queue, self._queue = self._queue, []
                 self._wake.clear()
             for kind, arg in self._merge(queue):
-                if self._stop:
-                    return
+                if not self._current(generation):
+                    break
                 try:
                     self._do(kind, arg)
                 except Exception as exc:
@@ -221,8 +244,12 @@ class IndexManager:
 
     def stop(self) -> None:
         self._stop = True
+        self._generation += 1
         if self.ix is not None:
-            self.ix.cancel()
+            self.ix.cancel()  # the worker stops between commits
+        self.ix = None
+        with self._lock:
+            self._queue = []
         self._wake.set()
 
 
@@ -312,6 +339,7 @@ def _snake_keys(params: Any) -> Any:
 def register(ls: SteadServer) -> None:
     ls.initialized_hooks.append(lambda ls: manager(ls).start())
     ls.document_listeners.append(lambda ev, uri, p: manager(ls).on_document(ev, uri, p))
+    ls.settings_listeners.append(lambda old, new: manager(ls).on_settings(old, new))
 
     @ls.feature(protocol.INDEX_STATUS)
     def index_status(ls: SteadServer, params: Any) -> dict[str, Any]:
