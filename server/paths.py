@@ -6,7 +6,6 @@ checkout stays clean and several editor windows share one store.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +66,8 @@ def ensure(path: Path) -> Path:
 
 def workspace_key(root: Path) -> str:
     """A stable, filesystem-safe key for a workspace root (its resolved path)."""
+    import hashlib  # loads OpenSSL: keep it off the start-up path
+
     resolved = os.path.realpath(root)
     digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(resolved).name)[:40]

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stead",
         description="stead: a local-first AI coding assistant (language server and CLI).",
@@ -37,8 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.add_parser = _with_parents(sub.add_parser, common)  # type: ignore[method-assign]
     sub.required = True
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__))
+    if only in names:
+        # `stead serve` must start fast: load just the module named like the command
+        names = [only]
+    for name in names:
+        module = importlib.import_module(f"{__name__}.{name}")
         add = getattr(module, "add_parser", None)
         if add is not None:
             add(sub)
@@ -81,9 +85,27 @@ def setup_logging(verbose: int, log_file: str | None) -> None:
     logging.getLogger("index").setLevel(level)
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand word, when it is the first non-option argument."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--log-file":
+            skip = True
+        elif arg in ("-h", "--help", "--version"):
+            return None
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command(argv))
     args = parser.parse_args(argv)
+    if getattr(args, "run", None) is None:  # the fast path missed: use the whole parser
+        args = build_parser().parse_args(argv)
     setup_logging(args.verbose, args.log_file)
     try:
         result = args.run(args)

@@ -120,10 +120,15 @@ def _selection_candidate(selection: Any, cursor: Cursor | None) -> list[Candidat
 
 
 def register(ls: SteadServer) -> None:
-    from server.context import service
+    def attach_context(ls: SteadServer) -> None:
+        # after initialize: the context modules stay off the start-up path, and document
+        # events only begin once the client has said `initialized`
+        from server.context import service
 
-    service.attach(ls)
-    service.provide_snippets(ls)
+        service.attach(ls)
+        service.provide_snippets(ls)
+
+    ls.initialized_hooks.append(attach_context)
 
     def store() -> ChatStore:
         from server.chat.store import ChatStore
@@ -133,6 +138,7 @@ def register(ls: SteadServer) -> None:
     @ls.feature(protocol.SELECT_CONTEXT)
     async def select_context(ls: SteadServer, params: Any) -> Any:
         from server.chat.engine import manifest_dict
+        from server.context import service
 
         p = parse(params, protocol.SelectContextParams)
         question = _question(p.question)
@@ -156,6 +162,7 @@ def register(ls: SteadServer) -> None:
     async def chat(ls: SteadServer, params: Any) -> Any:
         from server.chat.engine import EmptyQuestion, manifest_dict, run_turn
         from server.chat.store import ConversationError, new_id, valid_id
+        from server.context import service
 
         p = parse(params, protocol.ChatParams)
         question = _question(p.question)

@@ -17,7 +17,6 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from server import protocol
-from server.history.model import entry_json
 
 if TYPE_CHECKING:
     from server.history import HistoryStore
@@ -35,6 +34,13 @@ class HistoryRequestFailed(JsonRpcException):
     def __init__(self, message: str) -> None:
         super().__init__(message=message, code=REQUEST_FAILED)
 
+
+
+def entry_json(*args: Any, **kwargs: Any) -> Any:
+    """The history modules load on first use, not on the start-up path."""
+    from server.history.model import entry_json as render
+
+    return render(*args, **kwargs)
 
 def _store(ls: SteadServer) -> HistoryStore:
     from server.history import HistoryError, open_store
