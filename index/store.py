@@ -13,7 +13,6 @@ unreadable, foreign or from another schema is moved aside and rebuilt, never fat
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import numpy as np
 
 from index.chunking import Chunk, identifier_terms
 from index.embed import embedding_text
+from server.paths import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -212,15 +212,8 @@ class Store:
         return table
 
     # -- locking -------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def write_lock(self) -> Iterator[None]:
-        fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive(self.lock_path, 0o644)
 
     # -- reads ---------------------------------------------------------------------------
     def saved_files(self, paths: Sequence[str] | None = None

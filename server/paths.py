@@ -6,7 +6,10 @@ checkout stays clean and several editor windows share one store.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +88,28 @@ def dir_size(path: Path) -> int:
         except OSError:
             continue
     return total
+
+
+def workspace_root(start: Path | str | None = None) -> Path:
+    """The enclosing git work tree of `start` (default: the current directory), else itself.
+
+    The CLI's idea of "this workspace", so `stead index`, `search`, `ask` and `chat` agree.
+    """
+    here = Path(start).resolve() if start else Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return d
+    return here
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path, mode: int = 0o600) -> Iterator[None]:
+    """Hold an advisory lock shared by every stead process (editor servers and the CLI)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -7,12 +7,13 @@ are structured with `parse`, which turns bad input into a JSON-RPC InvalidParams
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
 from attrs import define, field
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 # -- method names ----------------------------------------------------------------------
 SETTINGS = "stead/settings"  # effective settings and the problems found in them
@@ -61,6 +62,29 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    return value
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+#: LSP's RequestFailed: a valid request that could not be carried out (no model, refused...).
+REQUEST_FAILED = -32803
+
+
+class RequestFailed(JsonRpcException):
+    """A valid request that could not be carried out; `data` tells clients what happened."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message=message, code=REQUEST_FAILED, data=data)
+
+
+def snake_keys(value: Any) -> Any:
+    """Clients may write params in camelCase: turn every key into snake_case, recursively."""
+    value = _plain(value)
+    if isinstance(value, dict):
+        return {_CAMEL.sub(r"_\1", str(k)).lower(): snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake_keys(v) for v in value]
     return value
 
 

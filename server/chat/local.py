@@ -23,13 +23,6 @@ from server.settings import Settings, resolve
 log = logging.getLogger(__name__)
 
 
-def workspace_root(start: Path) -> Path:
-    """The enclosing git work tree, else the directory itself."""
-    start = start.resolve()
-    for p in (start, *start.parents):
-        if (p / ".git").exists():
-            return p
-    return start
 
 
 def open_index(root: Path, d: Dirs, settings: Settings) -> SearchIndex | None:

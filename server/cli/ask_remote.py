@@ -61,14 +61,9 @@ def parse_spec(spec: str) -> Item:
 
 
 def _root(args: argparse.Namespace) -> Path:
-    root = getattr(args, "root", None)
-    if root:
-        return Path(root).resolve()
-    start = Path.cwd().resolve()
-    for p in (start, *start.parents):
-        if (p / ".git").exists():
-            return p
-    return start
+    from server.cli.index import workspace_root
+
+    return workspace_root(getattr(args, "root", None))
 
 
 def describe(m: Manifest) -> str:

@@ -51,7 +51,8 @@ def _cursor(spec: str | None, root: Path) -> Any:
 
 
 def session(args: argparse.Namespace) -> Any:
-    from server.chat.local import LocalChat, workspace_root
+    from server.chat.local import LocalChat
+    from server.paths import workspace_root
 
     root = (args.root or workspace_root(Path.cwd())).resolve()
     overrides = {"model": {"path": str(Path(args.model).resolve())}} if args.model else None

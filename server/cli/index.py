@@ -39,13 +39,9 @@ def add_parser(sub: Any) -> None:
 
 def workspace_root(path: str | None) -> Path:
     """The given directory, else the enclosing git work tree, else the current directory."""
-    if path:
-        return Path(path).resolve()
-    here = Path.cwd().resolve()
-    for d in (here, *here.parents):
-        if (d / ".git").exists():
-            return d
-    return here
+    from server.paths import workspace_root as enclosing
+
+    return Path(path).resolve() if path else enclosing()
 
 
 def _open(root: Path, embedder: str | None) -> Any:

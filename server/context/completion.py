@@ -259,8 +259,8 @@ def cli_context(
     path: Path, text: str, line: int, settings: Any, data_dirs: Any
 ) -> tuple[tuple[Any, ...], list[str]]:
     """For `stead complete`: (Snippets for the engine, the `--explain` lines)."""
-    from server.chat.local import workspace_root
     from server.completion.types import Snippet
+    from server.paths import workspace_root
 
     full = path.resolve()
     root = workspace_root(full.parent)

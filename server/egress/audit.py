@@ -12,17 +12,17 @@ not made); a send that then fails gets a second record, `failed`, naming the sam
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from attrs import field, frozen
+
+from server.paths import exclusive
 
 Outcome = Literal["approved", "trimmed", "refused", "failed"]
 OUTCOMES = ("approved", "trimmed", "refused", "failed")
@@ -51,16 +51,8 @@ class AuditLog:
         self.head_path = path.with_name(path.name + ".head")
         self.lock_path = path.with_name(path.name + ".lock")
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive(self.lock_path)
 
     def _head(self) -> tuple[int, str] | None:
         try:

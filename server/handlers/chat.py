@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
-
-from pygls.exceptions import JsonRpcException
 
 from server import protocol
 
@@ -26,26 +23,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: LSP's RequestFailed: a valid request that could not be carried out (e.g. no model).
-REQUEST_FAILED = -32803
-_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
-
-
-class ChatFailed(JsonRpcException):
+class ChatFailed(protocol.RequestFailed):
     def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message=message, code=REQUEST_FAILED, data={"kind": kind})
-
-
-def _snake_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_CAMEL.sub(r"_\1", str(k)).lower(): _snake_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_snake_keys(v) for v in value]
-    return value
+        super().__init__(message, {"kind": kind})
 
 
 def parse(params: Any, cls: type[protocol.T]) -> protocol.T:
-    data = _snake_keys(protocol._plain(params))
+    data = protocol.snake_keys(params)
     if isinstance(data, dict):
         for key in ("question", "conversation_id", "uri", "token"):
             if data.get(key) is not None and not isinstance(data[key], str):

@@ -9,13 +9,11 @@ message says why; the server keeps running.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import attrs
-from pygls.exceptions import JsonRpcException
 
 from server import protocol
 
@@ -27,23 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: LSP's RequestFailed: the request was valid but could not be carried out.
-REQUEST_FAILED = -32803
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
-
-
-class EscalationError(JsonRpcException):
+class EscalationError(protocol.RequestFailed):
     def __init__(self, message: str, outcome: str) -> None:
-        super().__init__(message=message, code=REQUEST_FAILED, data={"outcome": outcome})
-
-
-def _snake_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_CAMEL.sub(r"_\1", str(k)).lower(): _snake_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_snake_keys(v) for v in value]
-    return value
+        super().__init__(message, {"outcome": outcome})
 
 
 def _unknown_keys(data: Any, cls: type) -> list[str]:
@@ -68,7 +52,7 @@ def _attrs_types(tp: Any) -> list[type]:
 
 def strict(params: Any, cls: type[T]) -> T:
     """protocol.parse, but camelCase is accepted and an unknown key is an error."""
-    data = _snake_keys(protocol._plain(params))
+    data = protocol.snake_keys(params)
     attrs.resolve_types(cls)  # type: ignore[arg-type,type-var]
     unknown = _unknown_keys(data, cls)
     if unknown:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 
 from server import protocol
 
@@ -24,23 +23,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: LSP's RequestFailed: the request was valid but could not be carried out.
-REQUEST_FAILED = -32803
 _announced: set[str] = set()
 _announce_lock = threading.Lock()
 
 
-class HistoryRequestFailed(JsonRpcException):
+class HistoryRequestFailed(protocol.RequestFailed):
     def __init__(self, message: str) -> None:
-        super().__init__(message=message, code=REQUEST_FAILED)
+        super().__init__(message)
 
 
 
-def entry_json(*args: Any, **kwargs: Any) -> Any:
+def entry_json(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """The history modules load on first use, not on the start-up path."""
     from server.history.model import entry_json as render
 
-    return render(*args, **kwargs)
+    return render(*args, **kwargs)  # type: ignore[no-any-return]
 
 def _store(ls: SteadServer) -> HistoryStore:
     from server.history import HistoryError, open_store

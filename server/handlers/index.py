@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import threading
 import time
 import uuid
@@ -324,15 +323,12 @@ def index_for(ls: SteadServer) -> WorkspaceIndex | None:
     return manager(ls).ix
 
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
 def _snake_keys(params: Any) -> Any:
-    data = protocol._plain(params)
-    if isinstance(data, dict):
-        data = {_CAMEL.sub(r"_\1", str(k)).lower(): v for k, v in data.items()}
-        if "limit" in data and "k" not in data:  # clients that say limit for k
-            data["k"] = data.pop("limit")
+    data = protocol.snake_keys(params)
+    if isinstance(data, dict) and "limit" in data and "k" not in data:
+        data["k"] = data.pop("limit")  # clients that say limit for k
     return data
 
 
