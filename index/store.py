@@ -29,6 +29,10 @@ from index.chunking import Chunk, identifier_terms
 from index.embed import embedding_text
 from server.paths import exclusive
 
+# LanceDB's Rust side logs deprecation notices to stderr on every search; users who want its
+# logs can still set LANCEDB_LOG themselves.
+os.environ.setdefault("LANCEDB_LOG", "error")
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
