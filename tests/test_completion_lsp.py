@@ -192,3 +192,37 @@ async def test_completions_are_kept_in_history_with_their_outcome(
     assert first.model == "stead-tiny" and first.completion_tokens == 4
     assert first.outcome == "accepted"
     assert "def add(a, b):" in first.prompt
+
+
+async def test_cancel_request_stops_a_running_completion(
+    start_client: StartClient, workspace: Path, tmp_path: Path
+) -> None:
+    """`$/cancelRequest` from the client ends generation: nothing of it is shown."""
+    from tests.tinymodel import build_tiny_gguf
+
+    looping = build_tiny_gguf(tmp_path / "loop.gguf", pieces=("x", "▁y"), end="loop")
+    client = await start_client(
+        init_options={
+            "model": {"path": str(looping), "nThreads": 1, "timeoutS": 60, "nCtx": 4096},
+            "completion": {"maxTokens": 2000, "multiline": "always"},
+            "index": {"enabled": False},
+        }
+    )
+    uri = await open_doc(client, workspace, "z = 1\n")
+    pending = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, 1, 0), msg_id="cancel-me"
+        )
+    )
+    await asyncio.sleep(0.3)
+    client.protocol.notify("$/cancelRequest", types.CancelParams(id="cancel-me"))
+    try:
+        result = await asyncio.wait_for(pending, 120)
+    except Exception as exc:  # a RequestCancelled error is a fine answer too
+        assert "cancel" in str(exc).lower() or "-32800" in str(exc)
+    else:
+        # without the cancel this model writes 2,000 tokens of "x y"
+        assert result is None or not result.items, result
+    # the model is free again for the next request
+    again = await client.text_document_inline_completion_async(inline_params(uri, 0, 5))
+    assert again is not None
