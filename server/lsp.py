@@ -40,6 +40,8 @@ class SteadServer(LanguageServer):
         #: Called (on the loop) after pygls updated its document store, with an event such
         #: as ("open" | "change" | "save" | "close", uri, params).  Keep them quick.
         self.document_listeners: list[Callable[[str, str, Any], None]] = []
+        #: Approved escalations being sent right now (the status bar shows "remote").
+        self.remote_sends = 0
 
     @property
     def settings(self) -> Settings:

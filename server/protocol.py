@@ -123,7 +123,7 @@ class StatusResult:
     version: str
     model: str
     backend: str
-    route: str  # "local" always, unless an escalation is in flight
+    route: str  # "local", or "remote" while an approved escalation is being sent
     remote_enabled: bool
     index: dict[str, Any] = field(factory=dict)
 

@@ -381,9 +381,14 @@ async def test_cancelling_a_send_stops_it_and_is_audited(
             break
         await asyncio.sleep(0.02)
     assert len(fake.requests) == 1
+    # while bytes may be leaving, the status bar's request says so
+    status = await client.protocol.send_request_async("stead/status", {})
+    assert status.route == "remote"
     client.protocol.notify("$/cancelRequest", types.CancelParams(id="send-1"))
     with pytest.raises((JsonRpcException, asyncio.CancelledError)):
         await asyncio.wait_for(pending, 20)
+    status = await client.protocol.send_request_async("stead/status", {})
+    assert status.route == "local"
     for _ in range(250):
         records = audit(xdg)
         if len(records) == 2:

@@ -153,7 +153,11 @@ def register(ls: SteadServer) -> None:
             def chunk(text: str) -> None:
                 ls.protocol.notify(protocol.ESCALATE_CHUNK, {"id": p.id, "text": text})
 
-            sent = await esc.send(p.id, p.dropped, ls.settings, chunk)
+            ls.remote_sends += 1  # `stead/status` says "remote" while bytes may be leaving
+            try:
+                sent = await esc.send(p.id, p.dropped, ls.settings, chunk)
+            finally:
+                ls.remote_sends -= 1
         except EgressRefused as exc:
             raise EscalationError(str(exc), "refused") from None
         except EgressFailed as exc:

@@ -60,7 +60,7 @@ def register(ls: SteadServer) -> None:
                 version=__version__,
                 model=s.model.path or s.model.name,
                 backend=s.model.backend,
-                route="local",
+                route="remote" if ls.remote_sends else "local",
                 remote_enabled=s.remote.enabled,
                 index=dict(index_status),
             )
