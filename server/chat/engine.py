@@ -16,7 +16,7 @@ from typing import Any
 
 from attrs import frozen
 
-from server.chat.prompt import SYSTEM, Turn, build, plan
+from server.chat.prompt import SYSTEM, Turn, build, plan, rel_path
 from server.chat.store import ChatStore
 from server.context.types import Selection
 
@@ -181,18 +181,6 @@ def run_turn(
 def model_name(backend: Any) -> str:
     info = getattr(backend, "info", None)
     return str(getattr(info, "name", "") or getattr(backend, "name", ""))
-
-
-def rel_path(path: str, root: Path | None) -> str:
-    import os
-
-    if root is not None:
-        try:
-            if Path(path).is_relative_to(root):
-                return os.path.relpath(path, root)
-        except ValueError:
-            pass
-    return path
 
 
 def manifest_dict(

@@ -79,7 +79,8 @@ def cut_middle(text: str, limit: int, count: Counter = approx_tokens) -> tuple[s
     return f"{head}\n[... {gone} characters cut ...]\n{tail}", True
 
 
-def _rel(path: str, root: Path | None) -> str:
+def rel_path(path: str, root: Path | None) -> str:
+    """Workspace-relative for display, as given when outside the root."""
     if root is not None:
         try:
             if Path(path).is_relative_to(root):
@@ -101,8 +102,8 @@ def context_block(selection: Selection, root: Path | None = None) -> str:
     for item in selection.items:
         text = item.text if item.text.endswith("\n") else item.text + "\n"
         parts.append(
-            f"--- {_rel(item.path, root)}:{item.start_line}-{item.end_line} ({item.reason}) ---\n"
-            f"{text}"
+            f"--- {rel_path(item.path, root)}:{item.start_line}-{item.end_line} "
+            f"({item.reason}) ---\n{text}"
         )
     return "\n".join(parts)
 
