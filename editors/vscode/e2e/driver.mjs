@@ -49,6 +49,7 @@ function writeSettings() {
     'editor.acceptSuggestionOnEnter': 'off',
     'files.autoSave': 'off',
     'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'workbench.colorTheme': 'Default Dark Modern',
     ...config.settings,
   };
@@ -174,6 +175,10 @@ try {
   page.on('pageerror', (e) => log(`pageerror: ${e.message}`));
   await page.goto(`${url.replace(/\/$/, '')}/?folder=${encodeURIComponent(config.workspace)}`);
   const result = await scenario(page, config, log);
+  if (config.screenshotAlways && config.artifacts) {
+    mkdirSync(config.artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(config.artifacts, `${config.scenario}-done.png`) });
+  }
   process.stdout.write(JSON.stringify(result) + '\n');
   log('done');
   await finish();

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 // The end-to-end scenarios: each takes the page (a code-server workbench) and returns what it
 // observed; pytest (tests/test_editor_vscode.py) asserts on that and on the files on disk.
 
@@ -74,6 +75,43 @@ export async function webviewFrame(page, selector, timeout = 30_000) {
   throw new Error(`no webview with ${selector}`);
 }
 
+/** Texts of the notification toasts on screen now. */
+export async function toasts(page) {
+  return (await page.locator('.notifications-toasts .notification-list-item-message').allTextContents()).map((t) => t.trim());
+}
+
+export async function waitForToast(page, text, timeout = 30_000) {
+  const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: text }).first();
+  await toast.waitFor({ timeout });
+  return ((await toast.textContent()) ?? '').trim();
+}
+
+async function statusText(page) {
+  return ((await page.locator(STATUS).first().textContent()) ?? '').trim();
+}
+
+/** Pids of running stead servers whose command line contains `marker`. */
+function serverPids(marker) {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (cmd.includes('serve') && cmd.some((a) => a.includes(marker))) pids.push(Number(name));
+    } catch {}
+  }
+  return pids;
+}
+
+async function waitForPid(page, marker, not = []) {
+  for (let i = 0; i < 300; i++) {
+    const pids = serverPids(marker).filter((p) => !not.includes(p));
+    if (pids.length) return pids[0];
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no stead server with ${marker} in its command line`);
+}
+
 export const scenarios = {
   /** The extension activates, starts the real server, and the status bar shows it. */
   async smoke(page, config, log) {
@@ -144,9 +182,42 @@ export const scenarios = {
       text: (await frame.locator('body').textContent()) ?? '',
     };
     log(`consent dialog: ${JSON.stringify(dialog).slice(0, 300)}`);
+    if (config.screenshotAlways && config.artifacts) {
+      await frame.locator('.manifest-item .item-text summary').first().click();
+      await page.screenshot({ path: `${config.artifacts}/consent-dialog.png` });
+    }
     await frame.locator('#refuse').click();
     const toast = page.locator('.notifications-toasts', { hasText: 'nothing was sent' });
     await toast.first().waitFor({ timeout: 15_000 });
     return { status, dialog, notification: ((await toast.first().textContent()) ?? '').trim() };
+  },
+
+  /** The server executable is missing: one clear message with the fix, and the status says so. */
+  async notfound(page, config, log) {
+    await waitForWorkbench(page, log);
+    const message = await waitForToast(page, 'was not found', 60_000);
+    await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some((e) => e.querySelector('.codicon-error') && /stead/.test(e.textContent ?? '')), null, { timeout: 15_000 });
+    return { message, status: await statusText(page) };
+  },
+
+  /** The server dies: restarted (and the user told) up to maxRestarts, then left stopped with a message. */
+  async crash(page, config, log) {
+    await waitForWorkbench(page, log);
+    await waitForServer(page, log);
+    const killed = [];
+    const messages = [];
+    const first = await waitForPid(page, config.marker);
+    process.kill(first, 'SIGKILL');
+    killed.push(first);
+    log(`killed server ${first}`);
+    messages.push(await waitForToast(page, 'restarting it'));
+    const second = await waitForPid(page, config.marker, killed);
+    await waitForServer(page, log);
+    process.kill(second, 'SIGKILL');
+    killed.push(second);
+    log(`killed server ${second}`);
+    messages.push(await waitForToast(page, 'will not be restarted'));
+    await page.waitForTimeout(2000);
+    return { messages, killed, alive: serverPids(config.marker), status: await statusText(page) };
   },
 };

@@ -29,8 +29,14 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "apt-get install ${need_apt[*]}"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+    apt_log="$E2E_HOME/apt.log"
+    if ! { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+            as_root apt-get install -y -qq -o=Dpkg::Use-Pty=0 --no-install-recommends "${need_apt[@]}"; \
+         } >"$apt_log" 2>&1; then
+        tail -n 40 "$apt_log" >&2
+        log "apt-get failed (full log: $apt_log)"
+        exit 1
+    fi
 fi
 
 # 2. Node 24 (only for code-server).
@@ -69,4 +75,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
     npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
-log "ready: code-server $("$E2E_HOME/code-server" --version | head -1), $(chromium --version)"
+log "ready: code-server $("$E2E_HOME/code-server" --version | head -1), $(chromium --version 2>/dev/null)"

@@ -20,16 +20,22 @@ function shortModel(model: string): string {
   return base.replace(/\.gguf$/i, '');
 }
 
-/** Index progress as a short phrase, e.g. "indexing 40%" or "index 1,204 chunks". */
+/** States of the server's index (server/handlers/index.py, index/api.py) that mean work. */
+const BUSY = ['starting', 'scanning', 'indexing', 'optimizing', 'embedding', 'running', 'building', 'refreshing'];
+
+/** Index progress as a short phrase, e.g. "indexing 40%" or "1,204 chunks". */
 export function indexPhrase(index: Raw): { text: string; busy: boolean } {
   const state = typeof index['state'] === 'string' ? (index['state'] as string) : '';
   const done = typeof index['done'] === 'number' ? (index['done'] as number) : undefined;
   const total = typeof index['total'] === 'number' ? (index['total'] as number) : undefined;
   const pct = typeof index['percent'] === 'number' ? (index['percent'] as number)
-    : done !== undefined && total ? Math.floor((100 * done) / total) : undefined;
-  const busy = ['indexing', 'running', 'building', 'refreshing', 'scanning'].includes(state);
-  if (busy) return { text: pct !== undefined ? `indexing ${pct}%` : 'indexing', busy: true };
+    : done !== undefined && total ? Math.min(100, Math.floor((100 * done) / total)) : undefined;
+  if (BUSY.includes(state)) {
+    const verb = state === 'running' || state === 'building' || state === 'refreshing' ? 'indexing' : state;
+    return { text: pct !== undefined ? `${verb} ${pct}%` : verb, busy: true };
+  }
   if (state === 'error' || state === 'failed') return { text: 'index error', busy: false };
+  if (state === 'disabled' || state === 'off' || state === 'no workspace' || state === 'closed') return { text: '', busy: false };
   const chunks = typeof index['chunks'] === 'number' ? (index['chunks'] as number) : undefined;
   if (chunks !== undefined) return { text: `${chunks.toLocaleString('en-US')} chunks`, busy: false };
   return { text: state, busy: false };
@@ -56,7 +62,19 @@ export function statusView(state: ServerState, status: Raw | undefined, detail =
     `model: ${typeof status['model'] === 'string' ? status['model'] : '?'} (${typeof status['backend'] === 'string' ? status['backend'] : '?'})`,
     `route: ${route}; ${remote}`,
     index.text ? `index: ${index.text}` : '',
+    indexDetail((status['index'] as Raw | undefined) ?? {}),
     'Click for the stead commands.',
   ].filter(Boolean).join('\n');
   return { text, tooltip, busy: index.busy, error: false };
+}
+
+/** The index's own words for the tooltip: its message, search mode, or error. */
+function indexDetail(index: Raw): string {
+  const parts: string[] = [];
+  for (const key of ['message', 'error', 'embedder_error', 'notice']) {
+    const v = index[key];
+    if (typeof v === 'string' && v) parts.push(v);
+  }
+  if (typeof index['search'] === 'string') parts.push(`search: ${index['search'] as string}`);
+  return parts.join('; ');
 }

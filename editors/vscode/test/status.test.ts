@@ -11,6 +11,10 @@ const phrases: [string, Record<string, unknown>, string, boolean][] = [
   ['indexing unknown total', { state: 'indexing' }, 'indexing', true],
   ['ready', { state: 'ready', chunks: 12345 }, '12,345 chunks', false],
   ['error', { state: 'error' }, 'index error', false],
+  ['embedding with counts', { state: 'embedding', done: 3, total: 4, chunks: 9 }, 'embedding 75%', true],
+  ['starting', { state: 'starting', files: 0, chunks: 0 }, 'starting', true],
+  ['disabled says nothing', { state: 'disabled', chunks: 0 }, '', false],
+  ['done never above 100%', { state: 'indexing', done: 12, total: 10 }, 'indexing 100%', true],
 ];
 for (const [name, index, text, busy] of phrases) {
   test(`indexPhrase: ${name}`, () => assert.deepEqual(indexPhrase(index), { text, busy }));
@@ -42,4 +46,9 @@ test('failed shows the reason', () => {
 
 test('starting before the first status', () => {
   assert.equal(statusView('running', undefined).busy, true);
+});
+
+test('tooltip carries the index message and error', () => {
+  const v = statusView('running', { ...running, index: { state: 'error', error: 'LanceDB needs AVX2', search: 'fts' } });
+  assert.match(v.tooltip, /LanceDB needs AVX2; search: fts/);
 });
