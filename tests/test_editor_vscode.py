@@ -391,3 +391,57 @@ def test_crashing_server_is_restarted_a_bounded_number_of_times(
     assert "Restart the Server" in second  # says how to get it back
     assert len(set(seen["killed"])) == 2  # the restart was a new process
     assert seen["alive"] == []  # and after the second crash none was started
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_approving_sends_once_and_the_answer_shows_with_its_manifest(
+    vscode_run: VsRun, workspace: Path, xdg: dict[str, str]
+) -> None:
+    from tests.fake_openai import FakeProvider
+
+    _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
+    with FakeProvider(reply="Use a + b instead.") as fake:
+        seen = vscode_run(
+            "approve",
+            workspace,
+            _remote_settings(fake.url, workspace),
+            env={"STEAD_TEST_KEY": ESC_KEY},
+            file="calc.py",
+            question="why is add wrong?",
+        )
+        assert len(fake.requests) == 1
+        body = fake.requests[0].body.decode()
+    assert "return a - b  # wrong" in body and "why is add wrong?" in body
+    assert "Use a + b instead." in seen["answer"]
+    assert "fake" in seen["by"] and "remote" in seen["by"]
+    assert seen["items"] and seen["items"][0].startswith("calc.py:1-2")
+    audit = Path(xdg["XDG_DATA_HOME"]) / "stead" / "audit.jsonl"
+    assert [json.loads(x)["outcome"] for x in audit.read_text().splitlines()] == ["approved"]
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_search_ask_history_and_audit_commands(
+    vscode_run: VsRun, workspace: Path, tiny_model: Path
+) -> None:
+    _source(workspace, text="def add(a, b):\n    return a + b\n")
+    _source(
+        workspace, "geometry.py", "def rectangle_area(width, height):\n    return width * height\n"
+    )
+    seen = vscode_run(
+        "commands",
+        workspace,
+        {"stead.model.path": str(tiny_model)},
+        query="rectangle_area",
+        expectFile="geometry.py",
+        question="what does add do?",
+    )
+    assert "chunks" in seen["status"]  # the status bar shows the index
+    assert any(r.startswith("geometry.py:1") for r in seen["searchRows"]), seen["searchRows"]
+    assert any("chat" in r and "stead-tiny" in r for r in seen["historyRows"]), seen["historyRows"]
+    page = seen["historyPage"]
+    assert "# chat #" in page and "what does add do?" in page and "return a + b" in page
+    assert "audit log is intact (0 records" in seen["audit"]

@@ -220,4 +220,67 @@ export const scenarios = {
     await page.waitForTimeout(2000);
     return { messages, killed, alive: serverPids(config.marker), status: await statusText(page) };
   },
+
+  /** Approve a remote request: it is sent once, and the answer shows in the chat view with its manifest. */
+  async approve(page, config, log) {
+    await waitForWorkbench(page, log);
+    await waitForServer(page, log);
+    if (config.file) await openFile(page, config.file);
+    await runCommand(page, 'stead: Ask a Remote Model');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(config.question);
+    await page.keyboard.press('Enter');
+    const dialog = await webviewFrame(page, '#approve');
+    await dialog.locator('.manifest').waitFor({ timeout: 30_000 });
+    await dialog.locator('#approve').click();
+    const chat = await webviewFrame(page, '#question');
+    const manifest = chat.locator('.turn .manifest').first();
+    await manifest.waitFor({ timeout: 30_000 });
+    return {
+      answer: ((await chat.locator('.turn .answer').first().textContent()) ?? '').trim(),
+      by: ((await chat.locator('.turn .by').first().textContent()) ?? '').trim(),
+      items: await chat.locator('.turn .manifest-item .loc').allTextContents(),
+    };
+  },
+
+  /** The everyday commands: search the index, ask, show history, verify the audit log. */
+  async commands(page, config, log) {
+    await waitForWorkbench(page, log);
+    await waitForServer(page, log);
+    // The index is ready once the status bar counts its chunks.
+    await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some((e) => /stead.*· [1-9][\d,]* chunks/.test(e.textContent ?? '')), null, { timeout: 60_000 });
+    const status = await statusText(page);
+    log(`status: ${status}`);
+
+    await runCommand(page, 'stead: Search the Workspace Index');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(config.query);
+    await page.keyboard.press('Enter');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: config.expectFile }).first();
+    await row.waitFor({ timeout: 30_000 });
+    const searchRows = (await page.locator('.quick-input-list .monaco-list-row').allTextContents()).map((t) => t.trim());
+    await page.keyboard.press('Enter');
+    await page.locator(`.tab.active[aria-label*="${config.expectFile}"]`).first().waitFor({ timeout: 15_000 });
+
+    await runCommand(page, 'stead: Ask About the Code');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(config.question);
+    await page.keyboard.press('Enter');
+    const chat = await webviewFrame(page, '#question');
+    await chat.locator('.turn .manifest').first().waitFor({ timeout: 60_000 });
+
+    await runCommand(page, 'stead: Show History');
+    const historyRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'chat' }).first();
+    await historyRow.waitFor({ timeout: 15_000 });
+    const historyRows = (await page.locator('.quick-input-list .monaco-list-row').allTextContents()).map((t) => t.trim());
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active[aria-label*="Untitled"]').first().waitFor({ timeout: 15_000 });
+    const historyPage = (await editorLines(page)).join('\n');
+
+    await runCommand(page, 'stead: Verify the Audit Log');
+    const audit = await waitForToast(page, 'audit log');
+    return { status, searchRows, historyRows, historyPage, audit };
+  },
 };

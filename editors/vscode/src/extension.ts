@@ -11,6 +11,7 @@ import { ChatPanel, openLocation } from './chatPanel';
 import { METHODS, SteadClient } from './client';
 import { planSend } from './consent';
 import { askConsent } from './consentPanel';
+import { auditMessage, historyMarkdown, historyRow } from './history';
 import { normalizeManifest } from './manifest';
 import { isClientKey } from './settings';
 import { statusView } from './status';
@@ -132,51 +133,53 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
   command('stead.search', async () => {
     const query = await vscode.window.showInputBox({ title: 'stead: search the workspace index', value: selectedText(), ignoreFocusOut: true });
     if (!query) return;
-    const raw = await sc.request<unknown>(METHODS.search, { query, limit: 50 });
-    const hits = Array.isArray(raw) ? raw : ((raw as { results?: unknown[]; hits?: unknown[] })?.results ?? (raw as { hits?: unknown[] })?.hits ?? []);
-    const items = normalizeManifest({ items: hits }).items;
-    if (!items.length) {
-      void vscode.window.showInformationMessage(`stead: nothing found for "${query}".`);
+    const raw = await sc.request<{ hits?: Record<string, unknown>[]; state?: string; error?: string }>(METHODS.search, { query, k: 30 });
+    const hits = raw?.hits ?? [];
+    if (!hits.length) {
+      const why = raw?.error ? ` (${raw.error})` : raw?.state && raw.state !== 'ready' ? ` (index: ${raw.state})` : '';
+      void vscode.window.showInformationMessage(`stead: nothing found for "${query}"${why}.`);
       return;
     }
     const pick = await vscode.window.showQuickPick(
-      items.map((i, n) => {
-        const hit = (hits[n] ?? {}) as Record<string, unknown>;
-        const text = typeof hit['text'] === 'string' ? hit['text'] : '';
-        return { label: `${i.path}:${i.startLine}`, description: i.reason || i.detail, detail: text.split('\n').find((l) => l.trim())?.trim() ?? '', item: i };
+      hits.map((h) => {
+        const path = String(h['path'] ?? '');
+        const line = Number(h['start_line'] ?? 1);
+        const text = typeof h['text'] === 'string' ? h['text'] : '';
+        return {
+          label: `${path}:${line}`,
+          description: [h['symbol'], h['kind']].filter((x) => typeof x === 'string' && x).join(' · '),
+          detail: text.split('\n').find((l) => l.trim())?.trim() ?? '',
+          path,
+          line,
+        };
       }),
-      { title: `stead: ${items.length} results for "${query}"`, matchOnDescription: true, matchOnDetail: true },
+      { title: `stead: ${hits.length} results for "${query}"`, matchOnDescription: true, matchOnDetail: true },
     );
-    if (pick) await openLocation(pick.item.path, pick.item.startLine);
+    if (pick) await openLocation(pick.path, pick.line);
   });
 
   command('stead.history', async () => {
-    const raw = await sc.request<unknown>(METHODS.historyList, { limit: 200 });
-    const entries = (Array.isArray(raw) ? raw : ((raw as { entries?: unknown[] })?.entries ?? [])) as Record<string, unknown>[];
+    const raw = await sc.request<{ entries?: Record<string, unknown>[] }>(METHODS.historyList, { limit: 200 });
+    const entries = raw?.entries ?? [];
     if (!entries.length) {
       void vscode.window.showInformationMessage('stead: the history is empty.');
       return;
     }
-    const pick = await vscode.window.showQuickPick(
-      entries.map((e) => ({
-        label: `${String(e['kind'] ?? e['route'] ?? '')} ${String(e['model'] ?? '')}`.trim() || String(e['id']),
-        description: String(e['time'] ?? e['created_at'] ?? e['timestamp'] ?? ''),
-        detail: String(e['summary'] ?? e['prompt'] ?? e['question'] ?? '').slice(0, 200),
-        entry: e,
-      })),
-      { title: 'stead: history (stored on this machine only)', matchOnDetail: true },
-    );
+    const pick = await vscode.window.showQuickPick(entries.map(historyRow), {
+      title: 'stead: history (stored on this machine only)',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
     if (!pick) return;
-    const full = await sc.request<unknown>(METHODS.historyShow, { id: pick.entry['id'] });
-    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(full, null, 2) });
+    const full = await sc.request<Record<string, unknown>>(METHODS.historyShow, { id: pick.id });
+    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: historyMarkdown(full) });
     await vscode.window.showTextDocument(doc, { preview: true });
   });
 
   command('stead.auditVerify', async () => {
-    const r = await sc.request<Record<string, unknown>>(METHODS.auditVerify, {});
-    const n = r['entries'] ?? r['count'] ?? 0;
-    if (r['ok']) void vscode.window.showInformationMessage(`stead: the audit log is intact (${String(n)} entries, hash chain verified).`);
-    else void vscode.window.showErrorMessage(`stead: the audit log does NOT verify: ${String(r['problem'] ?? r['error'] ?? r['message'] ?? 'hash chain broken')}`);
+    const m = auditMessage(await sc.request<Record<string, unknown>>(METHODS.auditVerify, {}));
+    if (m.ok) void vscode.window.showInformationMessage(m.message);
+    else void vscode.window.showErrorMessage(m.message);
   });
 
   command('stead.status', async () => {
