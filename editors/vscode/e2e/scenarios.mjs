@@ -124,6 +124,8 @@ export const scenarios = {
   async ghost(page, config, log) {
     await waitForWorkbench(page, log);
     const status = await waitForServer(page, log);
+    // Settings the server rejected are reported by name, and the rest keeps working.
+    const problem = config.expectToast ? await waitForToast(page, config.expectToast) : '';
     await openFile(page, config.file);
     await gotoLineEnd(page, config.line);
     // A keystroke and its undo: the document changed, so VS Code asks for a suggestion.
@@ -138,25 +140,7 @@ export const scenarios = {
     await ghost.first().waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
     await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: 10_000 });
-    return { status, ghostText, before };
-  },
-
-  /** Ask in the chat view; the answer and its context manifest appear. */
-  async chat(page, config, log) {
-    await waitForWorkbench(page, log);
-    const status = await waitForServer(page, log);
-    if (config.file) await openFile(page, config.file);
-    await runCommand(page, 'stead: Open Chat');
-    const frame = await webviewFrame(page, '#question');
-    await frame.locator('#question').fill(config.question);
-    await frame.locator('#question').press('Enter');
-    const manifest = frame.locator('.turn .manifest').first();
-    await manifest.waitFor({ timeout: 60_000 });
-    const answer = (await frame.locator('.turn .answer').first().textContent()) ?? '';
-    const manifestText = (await manifest.textContent()) ?? '';
-    const items = await frame.locator('.turn .manifest-item .loc').allTextContents();
-    log(`answer: ${JSON.stringify(answer.slice(0, 200))}; manifest: ${manifestText.slice(0, 200)}`);
-    return { status, answer, manifest: manifestText, items };
+    return { status, ghostText, before, problem };
   },
 
   /** Ask a remote model; the consent dialog shows the manifest; refuse; nothing is sent. */
@@ -244,7 +228,7 @@ export const scenarios = {
     };
   },
 
-  /** The everyday commands: search the index, ask, show history, verify the audit log. */
+  /** The everyday commands: chat with its manifest, search the index, history, the audit log. */
   async commands(page, config, log) {
     await waitForWorkbench(page, log);
     await waitForServer(page, log);
@@ -253,6 +237,20 @@ export const scenarios = {
     const status = await statusText(page);
     log(`status: ${status}`);
 
+    // Chat: ask in the chat view beside the open file; the answer comes with its manifest.
+    await openFile(page, config.file);
+    await runCommand(page, 'stead: Open Chat');
+    const chat = await webviewFrame(page, '#question');
+    await chat.locator('#question').fill(config.question);
+    await chat.locator('#question').press('Enter');
+    const manifest = chat.locator('.turn .manifest').first();
+    await manifest.waitFor({ timeout: 60_000 });
+    const answer = (await chat.locator('.turn .answer').first().textContent()) ?? '';
+    const manifestText = (await manifest.textContent()) ?? '';
+    const items = await chat.locator('.turn .manifest-item .loc').allTextContents();
+    log(`answer: ${JSON.stringify(answer.slice(0, 200))}; manifest: ${manifestText.slice(0, 200)}`);
+
+    // Search: the hit opens the file at its line.
     await runCommand(page, 'stead: Search the Workspace Index');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 15_000 });
@@ -264,13 +262,7 @@ export const scenarios = {
     await page.keyboard.press('Enter');
     await page.locator(`.tab.active[aria-label*="${config.expectFile}"]`).first().waitFor({ timeout: 15_000 });
 
-    await runCommand(page, 'stead: Ask About the Code');
-    await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(config.question);
-    await page.keyboard.press('Enter');
-    const chat = await webviewFrame(page, '#question');
-    await chat.locator('.turn .manifest').first().waitFor({ timeout: 60_000 });
-
+    // History: the chat turn is there; picking it opens a readable page.
     await runCommand(page, 'stead: Show History');
     const historyRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'chat' }).first();
     await historyRow.waitFor({ timeout: 15_000 });
@@ -281,6 +273,6 @@ export const scenarios = {
 
     await runCommand(page, 'stead: Verify the Audit Log');
     const audit = await waitForToast(page, 'audit log');
-    return { status, searchRows, historyRows, historyPage, audit };
+    return { status, answer, manifest: manifestText, items, searchRows, historyRows, historyPage, audit };
   },
 };
