@@ -56,7 +56,7 @@ export class ChatPanel implements vscode.Disposable {
       'stead chat',
       `<main id="log" aria-live="polite"></main>
 <form id="ask"><textarea id="question" rows="3" placeholder="Ask about your code (Enter to send, Shift+Enter for a new line)"></textarea>
-<button id="send" type="submit">Ask</button></form>
+<div class="ask-buttons"><button id="send" type="submit">Ask</button><button id="new" type="button" class="secondary" title="Start a new conversation">New</button></div></form>
 <footer class="hint">Answers come from your local model; the files each answer used are listed under it.</footer>`,
     );
     this.disposables.push(
@@ -73,6 +73,7 @@ export class ChatPanel implements vscode.Disposable {
     if (msg.type === 'ready') this.markReady();
     else if (msg.type === 'ask') void this.ask(msg.question);
     else if (msg.type === 'open') void openLocation(msg.path, msg.line);
+    else if (msg.type === 'new') this.conversationId = undefined;
   }
 
   /** Stream a chunk (from `stead/chat/chunk`) into the answer being written. */

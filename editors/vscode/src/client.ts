@@ -18,7 +18,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { RestartPolicy } from './restart';
-import { acceptedParams, clientSettings, serverCommand, serverSettings, type ClientSettings, type JsonObject } from './settings';
+import { acceptedParams, clientSettings, serverCommand, serverSettings, settingsUpdate, type ClientSettings, type JsonObject } from './settings';
 import type { ServerState } from './status';
 import { which } from './which';
 
@@ -61,6 +61,8 @@ export class SteadClient implements vscode.Disposable {
   state: ServerState = 'stopped';
   detail = '';
   private policy: RestartPolicy;
+  /** What was sent as initializationOptions (see settingsUpdate). */
+  private initialSettings: JsonObject = {};
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   readonly onState = this.stateEmitter.event;
   private readonly disposables: vscode.Disposable[] = [];
@@ -107,6 +109,7 @@ export class SteadClient implements vscode.Disposable {
       options: { env: { ...process.env } },
     };
     const initial = readServerSettings(this.context);
+    this.initialSettings = initial;
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       initializationOptions: initial,
@@ -208,9 +211,10 @@ export class SteadClient implements vscode.Disposable {
   /** Send the settings the user set now (only when a server setting changed). */
   pushSettings(): void {
     if (this.client && this.state === 'running') {
-      void this.client.sendNotification('workspace/didChangeConfiguration', {
-        settings: { stead: readServerSettings(this.context) },
-      });
+      const props = (this.context.extension.packageJSON as { contributes?: { configuration?: { properties?: Record<string, { default?: unknown }> } } })
+        .contributes?.configuration?.properties ?? {};
+      const settings = settingsUpdate(this.initialSettings, readServerSettings(this.context), (key) => props[`stead.${key}`]?.default);
+      void this.client.sendNotification('workspace/didChangeConfiguration', { settings: { stead: settings } });
     }
   }
 

@@ -57,6 +57,42 @@ export function serverSettings(
   return out;
 }
 
+/**
+ * The settings to send on a change. The server layers initializationOptions under what a
+ * change sends, so a key the user removed since start-up would keep its old value there:
+ * send it again with its default (from package.json) instead.
+ */
+export function settingsUpdate(initial: JsonObject, current: JsonObject, defaults: (key: string) => unknown): JsonObject {
+  const out = JSON.parse(JSON.stringify(current)) as JsonObject;
+  for (const path of leafPaths(initial)) {
+    if (getPath(current, path) === undefined) {
+      const d = defaults(path.join('.'));
+      if (d !== undefined) setPath(out, path, d as Json);
+    }
+  }
+  return out;
+}
+
+function leafPaths(o: JsonObject, prefix: string[] = []): string[][] {
+  const out: string[][] = [];
+  for (const [k, v] of Object.entries(o)) {
+    // `remote.providers` is one setting whose value is an object: a leaf.
+    const isSection = prefix.length === 0 && v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isSection) out.push(...leafPaths(v as JsonObject, [k]));
+    else out.push([...prefix, k]);
+  }
+  return out;
+}
+
+function getPath(o: JsonObject, path: string[]): Json | undefined {
+  let node: Json | undefined = o;
+  for (const part of path) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = (node as JsonObject)[part];
+  }
+  return node;
+}
+
 function setPath(target: JsonObject, path: string[], value: Json): void {
   let node = target;
   for (const part of path.slice(0, -1)) {

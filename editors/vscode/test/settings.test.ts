@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clientSettings, explicitValue, serverCommand, serverSettings, type ClientSettings, type Inspected } from '../src/settings';
+import { clientSettings, explicitValue, serverCommand, serverSettings, settingsUpdate, type ClientSettings, type Inspected } from '../src/settings';
 
 describe('explicitValue', () => {
   const cases: [string, Inspected | undefined, unknown][] = [
@@ -115,5 +115,20 @@ describe('serverCommand', () => {
         }
       }
     });
+  }
+});
+
+describe('settingsUpdate', () => {
+  const defaults: Record<string, unknown> = { 'model.path': '', 'completion.maxTokens': 64, 'remote.providers': {}, logLevel: 'info' };
+  const d = (k: string) => defaults[k];
+  const cases: [string, object, object, object][] = [
+    ['nothing removed', { model: { path: '/m' } }, { model: { path: '/n' } }, { model: { path: '/n' } }],
+    ['a removed key is reset to its default', { model: { path: '/m' }, logLevel: 'debug' }, {}, { model: { path: '' }, logLevel: 'info' }],
+    ['a removed object setting is reset whole', { remote: { providers: { a: { url: 'x' } } } }, { remote: { providers: { b: {} } } }, { remote: { providers: { b: {} } } }],
+    ['removed providers become empty', { remote: { providers: { a: { url: 'x' } } } }, {}, { remote: { providers: {} } }],
+    ['new keys pass', {}, { completion: { maxTokens: 8 } }, { completion: { maxTokens: 8 } }],
+  ];
+  for (const [name, initial, current, want] of cases) {
+    test(name, () => assert.deepEqual(settingsUpdate(initial as never, current as never, d), want));
   }
 });

@@ -31,6 +31,10 @@ function turn(id: number): HTMLElement {
 
 window.addEventListener('message', (e: MessageEvent<ChatEvent>) => {
   const msg = e.data;
+  if (msg.type !== 'question' && !turns.has(msg.id)) {
+    send.disabled = false; // an answer to a conversation the user cleared
+    return;
+  }
   const el = turn(msg.id);
   if (msg.type === 'question') {
     el.innerHTML = `<div class="question">${escapeHtml(msg.question)}</div><div class="answer pending">Thinking…</div>`;
@@ -72,6 +76,12 @@ input.addEventListener('keydown', (e) => {
     e.preventDefault();
     form.requestSubmit();
   }
+});
+(document.getElementById('new') as HTMLButtonElement).addEventListener('click', () => {
+  log.innerHTML = '';
+  turns.clear();
+  vscode.postMessage({ type: 'new' });
+  input.focus();
 });
 wireLocations(log);
 vscode.postMessage({ type: 'ready' });

@@ -4,6 +4,7 @@
 export type ChatRequest =
   | { type: 'ask'; question: string }
   | { type: 'open'; path: string; line: number }
+  | { type: 'new' }
   | { type: 'ready' };
 
 /** Extension → chat view. */
