@@ -284,6 +284,7 @@ def test_ghost_text_from_the_real_server_appears_and_tab_accepts_it(
         line=2,
         expectToast="context.deadline_ms",
     )
+    print(f"vscode: ghost text {seen['ghostMs']} ms after the keystroke")  # a figure (-s)
     assert "expected an integer" in seen["problem"] and "using the default" in seen["problem"]
     # The status bar names the model and the local route once the server answered.
     assert "stead-tiny" in seen["status"] and "local" in seen["status"]

@@ -130,9 +130,13 @@ export const scenarios = {
     await gotoLineEnd(page, config.line);
     // A keystroke and its undo: the document changed, so VS Code asks for a suggestion.
     await page.keyboard.type(' ');
+    const typed = Date.now();
     await page.keyboard.press('Backspace');
     const ghost = page.locator('.ghost-text-decoration');
     await ghost.first().waitFor({ state: 'visible', timeout: 30_000 });
+    // Keystroke to ghost text on screen (includes VS Code's own debounce); a figure, not a check.
+    const ghostMs = Date.now() - typed;
+    log(`ghost text after ${ghostMs} ms`);
     const ghostText = (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
     log(`ghost text: ${JSON.stringify(ghostText)}`);
     const before = await editorLines(page);
@@ -140,7 +144,7 @@ export const scenarios = {
     await ghost.first().waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
     await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: 10_000 });
-    return { status, ghostText, before, problem };
+    return { status, ghostText, before, problem, ghostMs };
   },
 
   /** Ask a remote model; the consent dialog shows the manifest; refuse; nothing is sent. */
