@@ -54,7 +54,7 @@ def clip_suffix(text: str, budget: int, count: Counter) -> str:
         n = count(line)
         if used + n > budget:
             if not kept:
-                return _head_chars(line, budget, count)
+                return head_chars(line, budget, count)
             break
         kept.append(line)
         used += n
@@ -72,7 +72,8 @@ def _tail_chars(line: str, budget: int, count: Counter) -> str:
     return line[lo:]
 
 
-def _head_chars(line: str, budget: int, count: Counter) -> str:
+def head_chars(line: str, budget: int, count: Counter) -> str:
+    """The longest start of `line` within `budget` tokens (binary search on characters)."""
     lo, hi = 0, len(line)
     while lo < hi:
         mid = (lo + hi + 1) // 2

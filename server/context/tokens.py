@@ -34,12 +34,6 @@ def truncate_to_tokens(text: str, limit: int, count: Counter = approx_tokens) ->
             hi = mid - 1
     if lo > 0:
         return "".join(lines[:lo])
-    first = lines[0] if lines else text
-    lo, hi = 0, len(first)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count(first[:mid]) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return first[:lo]
+    from server.completion.budget import head_chars
+
+    return head_chars(lines[0] if lines else text, limit, count)
