@@ -23,7 +23,7 @@ from attrs import field, frozen
 from index import chunking, embed, walk
 from index.fusion import rrf
 from index.plan import plan_refresh
-from index.store import FILE_KIND, Store, glob_to_like, repr_sql, terms_for
+from index.store import CHUNK_ROWS, FILE_KIND, Store, glob_to_like, repr_sql, terms_for
 from server.paths import workspace_key
 from server.settings import IndexSettings
 
@@ -342,7 +342,7 @@ class WorkspaceIndex:
         e = self.embedder()
         if e is None:
             return 0
-        total = self.store.count(f"has_vec = false AND kind != '{FILE_KIND}'")
+        total = self.store.count(f"has_vec = false AND {CHUNK_ROWS}")
         if total == 0:
             return 0
         self._state = "embedding"
@@ -376,6 +376,21 @@ class WorkspaceIndex:
             except Exception:
                 log.exception("building the vector index failed (brute force still works)")
         return done
+
+    def maintain(self) -> bool:
+        """Compact the table once many small commits (saves) have piled up: each leaves a
+        fragment and a version, and searches slow down as they accumulate.  Meant for idle
+        moments; returns whether it ran."""
+        if not self.store.needs_compaction():
+            return False
+        with self._refresh_lock:
+            self._state = "optimizing"
+            try:
+                self.store.optimize()
+            finally:
+                self._state = "ready"
+                self._update_counts()
+        return True
 
     # -- search --------------------------------------------------------------------------
     def _where(self, path_glob: str | None, language: str | None) -> str | None:
@@ -448,7 +463,7 @@ class WorkspaceIndex:
         try:
             self._counts = {
                 "files": self.store.count(f"kind = '{FILE_KIND}'"),
-                "chunks": self.store.count(f"kind != '{FILE_KIND}'"),
+                "chunks": self.store.count(CHUNK_ROWS),
                 "vectors": self.store.count("has_vec = true"),
             }
         except Exception:

@@ -3,7 +3,10 @@
 One row per chunk plus one marker row (kind "file") per indexed file holding its content
 hash, so a file's state and its chunks change together in one commit: an indexer killed
 at any moment leaves every file either fully old or fully new, and the next run resumes
-from the hashes.  Writers on one index (an editor window's server, another window, the
+from the hashes.  A changed file is one keyed upsert; chunks it no longer has become
+tombstones (kind "gone", no text, no vector) in that same commit, because a delete by
+path would need a full-table join per save.  Tombstones are purged when the table is
+compacted.  Writers on one index (an editor window's server, another window, the
 CLI) take an exclusive file lock around each commit; readers never wait.
 
 A `meta.json` records the schema version, the workspace root and the embedder; anything
@@ -38,6 +41,11 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 TABLE = "chunks"
 FILE_KIND = "file"
+GONE_KIND = "gone"
+#: Rows that are chunks (not file markers, not tombstones).
+CHUNK_ROWS = f"kind NOT IN ('{FILE_KIND}', '{GONE_KIND}')"
+#: Bumped when the vector index is built differently, so older ones are rebuilt.
+IVF_VERSION = 2
 
 
 class CpuUnsupported(RuntimeError):
@@ -105,6 +113,8 @@ class Store:
         self.dim = dim
         self.notice = ""  # a message for the user when the index had to be rebuilt
         self.embedded = 0  # chunks embedded inline by write_files (a running count)
+        self.commits = 0  # commits since the last compaction (see `needs_compaction`)
+        self.ivf_version = IVF_VERSION  # how the existing vector index was built
         directory.mkdir(parents=True, exist_ok=True)
         self.lock_path = directory / "write.lock"
         with self.write_lock():
@@ -116,7 +126,7 @@ class Store:
     # -- setup ---------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, "root": str(self.root), "embedder": self.embedder,
-                "dim": self.dim}
+                "dim": self.dim, "ivf": self.ivf_version}
 
     def _validate(self) -> None:
         meta_file = self.dir / "meta.json"
@@ -131,8 +141,11 @@ class Store:
                 reason = "it belongs to another workspace"
             elif meta.get("dim") != self.dim:
                 reason = f"embedder changed to {self.embedder}"
-            elif meta.get("embedder") != self.embedder:
-                self._pending_reembed = True
+            else:
+                self.ivf_version = int(meta.get("ivf", 1))
+                if meta.get("embedder") != self.embedder:
+                    self._pending_reembed = True
+                    self.ivf_version = 0  # trained on the old vectors
         except FileNotFoundError:
             if any(p.name not in ("write.lock",) for p in self.dir.iterdir()):
                 reason = "no metadata (foreign or corrupt directory)"
@@ -140,6 +153,7 @@ class Store:
             reason = f"unreadable metadata ({exc})"
         if reason:
             self._wipe(reason)
+            self.ivf_version = IVF_VERSION
         self._write_meta()
 
     def _wipe(self, reason: str) -> None:
@@ -208,11 +222,7 @@ class Store:
         # an FTS index on the empty table: rows written later are searched unindexed until
         # `optimize` folds them in, so full-text works from the first commit
         table.create_index("terms", config=FTS(with_position=False))
-        # B-trees on the keys a refresh filters and merges on (per-file refresh latency)
-        from lancedb.index import BTree
-
-        for column in ("id", "path"):
-            table.create_index(column, config=BTree())
+        _scalar_indexes(table)
         return table
 
     # -- locking -------------------------------------------------------------------------
@@ -233,14 +243,6 @@ class Store:
         cols = t.to_pydict()
         return {p: (h, s, m) for p, h, s, m in zip(cols["path"], cols["file_hash"],
                                                    cols["size"], cols["mtime_ns"], strict=True)}
-
-    def chunk_vectors(self, paths: Sequence[str]) -> dict[str, Any]:
-        """chunk hash -> vector of the embedded chunks of these files (to reuse on update)."""
-        if not paths:
-            return {}
-        t = (self.table.search().where(f"has_vec = true AND {sql_in('path', paths)}")
-             .select(["chunk_hash", "vector"]).limit(None).to_arrow())
-        return dict(zip(t["chunk_hash"].to_pylist(), t["vector"].to_pylist(), strict=True))
 
     def count(self, where: str | None = None) -> int:
         return int(self.table.count_rows(where))
@@ -271,6 +273,37 @@ class Store:
                 "has_vec": vec is not None, "vector": zero if vec is None else vec})
         return rows
 
+    def _existing(self, paths: Sequence[str]) -> tuple[set[str], dict[str, list[str]],
+                                                       dict[str, Any]]:
+        """For these files: which are indexed, their row ids, and their chunks' vectors."""
+        if not paths:
+            return set(), {}, {}
+        t = (self.table.search().where(f"{sql_in('path', paths)} AND kind != '{GONE_KIND}'")
+             .select(["id", "path", "kind", "chunk_hash", "has_vec", "vector"])
+             .limit(None).to_arrow())
+        present: set[str] = set()
+        ids: dict[str, list[str]] = {}
+        vectors: dict[str, Any] = {}
+        cols = t.select(["id", "path", "kind", "chunk_hash", "has_vec"]).to_pydict()
+        vec_col = t["vector"]
+        for i, (rid, path, kind, chunk, has) in enumerate(zip(
+                cols["id"], cols["path"], cols["kind"], cols["chunk_hash"], cols["has_vec"],
+                strict=True)):
+            if kind == FILE_KIND:
+                present.add(path)
+                continue
+            ids.setdefault(path, []).append(rid)
+            if has and chunk not in vectors:
+                vectors[chunk] = vec_col[i].as_py()
+        return present, ids, vectors
+
+    def _tombstones(self, path: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        zero = [0.0] * self.dim
+        return [{"id": rid, "path": path, "language": "", "kind": GONE_KIND, "symbol": "",
+                 "names": "", "start_line": 0, "end_line": 0, "text": "", "terms": "",
+                 "chunk_hash": "", "file_hash": "", "size": 0, "mtime_ns": 0,
+                 "has_vec": False, "vector": zero} for rid in ids]
+
     def write_files(self, files: Sequence[tuple[Any, ...]],
                     deleted: Sequence[str] = (), reuse_vectors: bool = True,
                     embed: Callable[[list[str]], np.ndarray] | None = None) -> int:
@@ -289,11 +322,13 @@ class Store:
             return 0
         with self.write_lock():
             # under the lock, so another writer's files are seen: new files are appended
-            # (cheap), files already present are merged (their old rows replaced)
-            present = set(self.saved_files(paths)) if paths else set()
-            old = [f for f in files if f[0] in present]
-            new = [f for f in files if f[0] not in present]
-            vectors = self.chunk_vectors([f[0] for f in old]) if reuse_vectors else {}
+            # (cheap), files already present are upserted by row id with their vanished
+            # chunks turned into tombstones
+            present, old_ids, vectors = self._existing(paths)
+            if not reuse_vectors:
+                vectors = {}
+            old = [f for f in files if f[0] in present or f[0] in old_ids]
+            new = [f for f in files if f[0] not in present and f[0] not in old_ids]
             if embed is not None:
                 missing = {c.hash: embedding_text(f[0], c.symbol, c.text)
                            for f in files for c in f[4] if c.hash not in vectors}
@@ -305,16 +340,23 @@ class Store:
                 rows = [r for f in new for r in self._rows(*f, vectors=vectors)]
                 data = pa.Table.from_pylist(rows, schema=self._schema())
                 self._retry(lambda: self.table.add(data))
-            touched = [f[0] for f in old] + list(deleted)
-            if touched:
-                rows = [r for f in old for r in self._rows(*f, vectors=vectors)]
-                data = pa.Table.from_pylist(rows, schema=self._schema()) if rows else \
-                    self._schema().empty_table()
+                self.commits += 1
+            if old:
+                rows = []
+                for f in old:
+                    fresh = self._rows(*f, vectors=vectors)
+                    keep = {r["id"] for r in fresh}
+                    rows += fresh
+                    rows += self._tombstones(f[0], [i for i in old_ids.get(f[0], ())
+                                                    if i not in keep])
+                data = pa.Table.from_pylist(rows, schema=self._schema())
                 self._retry(lambda: (
                     self.table.merge_insert("id").when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .when_not_matched_by_source_delete(sql_in("path", touched))
-                    .execute(data)))
+                    .when_not_matched_insert_all().execute(data)))
+                self.commits += 1
+            if deleted:
+                self._retry(lambda: self.table.delete(sql_in("path", deleted)))
+                self.commits += 1
         return sum(len(f[4]) for f in files)
 
     def touch_files(self, files: Sequence[tuple[str, int, int]]) -> None:
@@ -329,15 +371,16 @@ class Store:
         with self.write_lock():
             self._retry(lambda: self.table.merge_insert("id").when_matched_update_all()
                         .execute(data))
+            self.commits += 1
 
     def pending_vectors(self, limit: int) -> list[dict[str, Any]]:
-        t = (self.table.search().where(f"has_vec = false AND kind != '{FILE_KIND}'")
+        t = (self.table.search().where(f"has_vec = false AND {CHUNK_ROWS}")
              .select(["id", "path", "symbol", "text"]).limit(limit).to_arrow())
         return t.to_pylist()  # type: ignore[no-any-return]
 
     def iter_pending(self, batch: int) -> Iterator[list[dict[str, Any]]]:
         """Rows still lacking a vector, streamed from one scan in batches."""
-        reader = (self.table.search().where(f"has_vec = false AND kind != '{FILE_KIND}'")
+        reader = (self.table.search().where(f"has_vec = false AND {CHUNK_ROWS}")
                   .select(["id", "path", "symbol", "text"]).limit(None).to_batches(batch))
         pending: list[dict[str, Any]] = []
         for rb in reader:
@@ -359,14 +402,27 @@ class Store:
                 pa.array(vectors.astype(np.float32).reshape(-1)), self.dim),
         })
         with self.write_lock():
-            self._retry(lambda: self.table.merge_insert("id").when_matched_update_all()
-                        .execute(data))
+            # a row tombstoned meanwhile keeps its id: it must not come back with a vector
+            self._retry(lambda: self.table.merge_insert("id").when_matched_update_all(
+                where=f"target.kind != '{GONE_KIND}'").execute(data))
+            self.commits += 1
+
+    #: Small commits (one per saved file) after which the table is worth compacting.
+    COMPACT_AFTER = 200
+
+    def needs_compaction(self) -> bool:
+        return self.commits >= self.COMPACT_AFTER
 
     def optimize(self) -> None:
-        """Fold new rows into the full-text (and vector) indexes; prune old versions."""
+        """Purge tombstones, fold new rows into the full-text and vector indexes, compact
+        the small fragments per-file commits leave, and prune old versions."""
         with self.write_lock():
             try:
+                if self.table.count_rows(f"kind = '{GONE_KIND}'"):
+                    self.table.delete(f"kind = '{GONE_KIND}'")
+                _scalar_indexes(self.table)
                 self.table.optimize(cleanup_older_than=timedelta(minutes=5))
+                self.commits = 0
             except Exception:
                 log.exception("index optimize failed (search still works, more slowly)")
 
@@ -375,15 +431,22 @@ class Store:
         n = self.count("has_vec = true")
         if n < min_rows:
             return False
-        if any("vector" in i.columns for i in self.table.list_indices()):
+        if self.ivf_version == IVF_VERSION and \
+                any("vector" in i.columns for i in self.table.list_indices()):
             return False  # new rows are searched flat until `optimize` folds them in
-        parts = max(16, int(np.sqrt(n)))
+        # a target partition size rather than a partition count: `optimize` keeps the
+        # former, but retrains a count-built index down to a handful of huge partitions
+        # (every query then compares most rows)
+        size = max(64, int(np.sqrt(n)))
         with self.write_lock():
             from lancedb.index import IvfFlat
 
             self.table.create_index("vector", config=IvfFlat(distance_type="cosine",
-                                                             num_partitions=parts),
+                                                             target_partition_size=size),
                                     replace=True)
+            if self.ivf_version != IVF_VERSION:
+                self.ivf_version = IVF_VERSION
+                self._write_meta()
         return True
 
     def _retry(self, fn: Any, attempts: int = 8) -> Any:
@@ -418,6 +481,18 @@ class Store:
              .select([*_HIT_COLUMNS, "names"]).limit(max(k * 4, 20)))
         rows: list[dict[str, Any]] = q.to_list()
         return [r for r in rows if f" {name} " in r["names"]][:k]
+
+
+def _scalar_indexes(table: Any) -> None:
+    """B-trees on the keys a refresh looks up and merges on, bitmaps on the flags every
+    count filters on; created when missing (tables from older versions get them too)."""
+    from lancedb.index import Bitmap, BTree
+
+    have = {c for i in table.list_indices() for c in i.columns}
+    for column, config in (("id", BTree()), ("path", BTree()), ("kind", Bitmap()),
+                           ("has_vec", Bitmap())):
+        if column not in have:
+            table.create_index(column, config=config)
 
 
 _HIT_COLUMNS = ["path", "start_line", "end_line", "symbol", "kind", "language", "text"]

@@ -142,3 +142,51 @@ def test_corrupt_or_foreign_index_is_rebuilt_with_a_notice(ws: Path, tmp_path: P
 def test_fts_query_strips_syntax_and_adds_identifier_parts() -> None:
     assert fts_query('HttpClient "get" (x) OR -y') == "HttpClient get x OR y http client"
     assert fts_query("  ") == ""
+
+
+def test_replaced_chunks_become_tombstones_nothing_finds_until_compaction(
+        ws: Path, tmp_path: Path) -> None:
+    ix = _open(ws, tmp_path)
+    ix.refresh()
+    client = ws / "pkg" / "client.py"
+    client.write_text(CLIENT.replace("    def fetch(self, url):\n"
+                                     "        raise NotImplementedError\n", ""))
+    assert ix.refresh([client]).updated == 1
+    store = ix.store
+    gone = store.table.search().where("kind = 'gone'").select(
+        ["id", "path", "text", "terms", "has_vec"]).limit(None).to_list()
+    assert gone and {g["path"] for g in gone} == {"pkg/client.py"}
+    assert all((g["text"], g["terms"], g["has_vec"]) == ("", "", False) for g in gone)
+    # no search, lookup or count sees them
+    assert ix.lookup_symbol("fetch") == []
+    assert all("NotImplementedError" not in h.text for h in ix.search("NotImplementedError"))
+    from index.chunking import chunk_text
+
+    def expected() -> int:
+        return sum(len(chunk_text(p, (ws / p).read_text()))
+                   for p in ("pkg/client.py", "pkg/util.py", "README.md"))
+
+    assert ix.status()["chunks"] == expected()
+    assert store.pending_vectors(100) and all(
+        r["id"] not in {g["id"] for g in gone} for r in store.pending_vectors(100))
+    # a vector arriving late for a replaced row does not bring it back
+    import numpy as np
+
+    store.set_vectors([gone[0]["id"]], np.ones((1, store.dim), np.float32))
+    assert store.count(f"id = '{gone[0]['id']}' AND has_vec = true") == 0
+    # the same chunk coming back revives its row, in one commit
+    client.write_text(CLIENT)
+    ix.refresh([client])
+    assert ix.lookup_symbol("fetch")[0].path == "pkg/client.py"
+    assert ix.status()["chunks"] == expected()
+    # compaction purges what is left, and every chunk is still found
+    client.write_text(CLIENT.replace("get_json", "get_yaml"))
+    ix.refresh([client])
+    assert store.count("kind = 'gone'") > 0
+    ix.store.commits = ix.store.COMPACT_AFTER
+    assert ix.maintain() and store.count("kind = 'gone'") == 0 and not ix.maintain()
+    assert ix.lookup_symbol("get_yaml") and not ix.lookup_symbol("get_json")
+    # deleting the file drops its rows, tombstones included
+    client.unlink()
+    assert ix.refresh([client]).deleted == 1
+    assert store.count("path = 'pkg/client.py'") == 0

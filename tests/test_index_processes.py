@@ -14,6 +14,7 @@ import pytest
 
 from index.api import open_index
 from index.chunking import chunk_text
+from index.store import GONE_KIND
 from server.paths import dirs
 from server.settings import IndexSettings
 
@@ -31,12 +32,15 @@ def _consistent(root: Path, data: Path) -> dict[str, str]:
     """Every indexed file's chunks are exactly those of its content on disk, no duplicates."""
     ix = open_index(root, data, NONE)
     saved = ix.store.saved_files()
-    rows = ix.store.table.to_arrow().select(["id", "path", "kind", "chunk_hash"]).to_pylist()
+    rows = ix.store.table.to_arrow().select(
+        ["id", "path", "kind", "chunk_hash", "terms", "has_vec"]).to_pylist()
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), "duplicate rows"
     by_path: dict[str, list[str]] = {}
     for r in rows:
-        if r["kind"] != "file":
+        if r["kind"] == GONE_KIND:  # a replaced chunk: searchable by nothing
+            assert (r["terms"], r["has_vec"], r["chunk_hash"]) == ("", False, "")
+        elif r["kind"] != "file":
             by_path.setdefault(r["path"], []).append(r["chunk_hash"])
     for path in saved:
         text = (root / path).read_text()

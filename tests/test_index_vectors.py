@@ -95,3 +95,52 @@ def test_missing_model_package_leaves_full_text_working(tmp_path: Path,
     assert "not installed" in ix.status()["embedder_error"]
     hits = ix.search("lonely function")
     assert hits and hits[0].source == "fts"
+
+
+def _partitions_searched(table: object, vec: np.ndarray) -> int:
+    import re
+
+    plan = (table.search(vec, vector_column_name="vector")  # type: ignore[attr-defined]
+            .distance_type("cosine").nprobes(1).select(["id"]).limit(5).analyze_plan())
+    found = re.search(r"partitions_ranked=(\d+)", plan)
+    assert found, plan
+    return int(found.group(1))
+
+
+def test_vector_index_keeps_its_partitions_through_compaction(tmp_path: Path) -> None:
+    """A count-built IVF index collapses to a few huge partitions when the table is
+    optimized (every query then compares most rows); the index stead builds must not,
+    and one built the old way is rebuilt."""
+    import json
+
+    import pyarrow as pa
+
+    from index.store import Store
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    dim, n = 16, 6000
+    store = Store(tmp_path / "ix", root, "static", dim)
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(n, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    rows = [{"id": f"f{i}\0c", "path": f"f{i % 50}.py", "language": "python",
+             "kind": "function", "symbol": f"f{i}", "names": "", "start_line": 1,
+             "end_line": 2, "text": "x", "terms": "x", "chunk_hash": f"h{i}",
+             "file_hash": "", "size": 1, "mtime_ns": 1, "has_vec": True,
+             "vector": vecs[i].tolist()} for i in range(n)]
+    store.table.add(pa.Table.from_pylist(rows, schema=store._schema()))
+    assert store.ensure_vector_index(min_rows=1000)
+    before = _partitions_searched(store.table, vecs[0])
+    assert before >= 50  # about sqrt(n) rows per partition
+    store.optimize()
+    assert _partitions_searched(store.table, vecs[0]) >= before * 0.8
+    assert not store.ensure_vector_index(min_rows=1000)  # current: left alone
+    # an index recorded as built by an older version is rebuilt once
+    meta = json.loads((tmp_path / "ix" / "meta.json").read_text())
+    (tmp_path / "ix" / "meta.json").write_text(json.dumps({**meta, "ivf": 1}))
+    reopened = Store(tmp_path / "ix", root, "static", dim)
+    assert reopened.ivf_version == 1
+    assert reopened.ensure_vector_index(min_rows=1000)
+    assert json.loads((tmp_path / "ix" / "meta.json").read_text())["ivf"] == 2
+    assert not reopened.ensure_vector_index(min_rows=1000)

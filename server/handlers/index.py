@@ -156,6 +156,14 @@ class IndexManager:
                     log.exception("index %s failed", kind)
                     self.error = f"{kind} refresh failed: {exc}"
                 self._call_soon(self._publish)
+            with self._lock:
+                idle = not self._queue
+            if idle and self._current(generation):
+                try:
+                    if ix.maintain():
+                        self._call_soon(self._publish)
+                except Exception:
+                    log.exception("index maintenance failed")
 
     @staticmethod
     def _merge(queue: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
