@@ -371,10 +371,12 @@ class WorkspaceIndex:
                 inflight.result()
         if not self._cancel.is_set() and done >= 1000:  # not after every small refresh
             try:
-                if self.store.ensure_vector_index():
-                    self.store.optimize()
+                self.store.ensure_vector_index()
             except Exception:
                 log.exception("building the vector index failed (brute force still works)")
+            # each batch was a merge: compact them, and fold the rows into the indexes
+            self._state = "optimizing"
+            self.store.optimize()
         return done
 
     def maintain(self) -> bool:
@@ -464,7 +466,7 @@ class WorkspaceIndex:
             self._counts = {
                 "files": self.store.count(f"kind = '{FILE_KIND}'"),
                 "chunks": self.store.count(CHUNK_ROWS),
-                "vectors": self.store.count("has_vec = true"),
+                "vectors": self.store.count(f"has_vec = true AND {CHUNK_ROWS}"),
             }
         except Exception:
             log.exception("counting index rows failed")

@@ -402,9 +402,12 @@ class Store:
                 pa.array(vectors.astype(np.float32).reshape(-1)), self.dim),
         })
         with self.write_lock():
-            # a row tombstoned meanwhile keeps its id: it must not come back with a vector
-            self._retry(lambda: self.table.merge_insert("id").when_matched_update_all(
-                where=f"target.kind != '{GONE_KIND}'").execute(data))
+            # a row tombstoned meanwhile (by another process) keeps its id and may get a
+            # vector here: searches and counts skip tombstones, compaction purges them.
+            # (A `where` on the matched target is what would prevent it, but LanceDB
+            # fails to plan one when the source has only some of the columns.)
+            self._retry(lambda: self.table.merge_insert("id").when_matched_update_all()
+                        .execute(data))
             self.commits += 1
 
     #: Small commits (one per saved file) after which the table is worth compacting.
@@ -468,7 +471,9 @@ class Store:
 
     def vector(self, vec: np.ndarray, k: int, where: str | None, prefilter: bool = True
                ) -> list[dict[str, Any]]:
-        cond = "has_vec = true" + (f" AND ({where})" if where else "")
+        cond = f"has_vec = true AND kind != '{GONE_KIND}'"
+        if where:
+            cond += f" AND ({where})"
         q = (self.table.search(vec.astype(np.float32), vector_column_name="vector")
              .distance_type("cosine").where(cond, prefilter=prefilter or bool(where))
              .nprobes(20))

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from server import NAME, __version__
 from server.paths import Dirs, dirs
@@ -54,7 +55,7 @@ class SteadServer(LanguageServer):
             ws = self.workspace
         except Exception:  # before initialize there is no workspace
             return []
-        folders = [Path(f.uri.removeprefix("file://")) for f in ws.folders.values()]
+        folders = [Path(p) for f in ws.folders.values() if (p := to_fs_path(f.uri))]
         if folders:
             return folders
         return [Path(ws.root_path)] if ws.root_path else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ async def start_client(
         env: dict[str, str] | None = None,
         capabilities: types.ClientCapabilities | None = None,
         args: tuple[str, ...] = (),
+        folders: Sequence[Path] = (),
     ) -> LanguageClient:
         config = ClientServerConfig(
             server_command=[sys.executable, "-m", "server", *args, "serve"],
@@ -76,7 +77,8 @@ async def start_client(
                     window=types.WindowClientCapabilities(work_done_progress=True)
                 ),
                 root_uri=root.as_uri(),
-                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+                workspace_folders=[types.WorkspaceFolder(uri=f.as_uri(), name=f.name)
+                                   for f in (folders or [root])],
                 initialization_options=init_options,
             )
         )

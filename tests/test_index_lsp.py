@@ -148,3 +148,28 @@ async def test_settings_change_starts_and_stops_the_index(
         settings={"stead": {"index": {"enabled": False}}}))
     await _until(client, lambda s: s["state"] == "disabled", "disabled again")
     assert (await _search(client, query="client"))["hits"] == []
+
+
+async def test_every_workspace_folder_is_indexed_and_folders_can_change(
+        start_client: StartClient, tmp_path: Path) -> None:
+    folders = [tmp_path / "one", tmp_path / "two", tmp_path / "three"]
+    for i, f in enumerate(folders):
+        (f / "pkg").mkdir(parents=True)
+        (f / "pkg" / "mod.py").write_text(f"def shared_helper_{i}(x):\n    return x\n")
+    client = await start_client(init_options={"index": {"embedder": "none"}},
+                                root=folders[0], folders=folders[:2])
+    await _until(client, lambda s: s.get("files") == 2 and s["state"] == "ready", "indexed")
+    res = await _search(client, query="shared helper", k=5)
+    assert {h["uri"] for h in res["hits"]} == {(f / "pkg/mod.py").as_uri()
+                                             for f in folders[:2]}
+    client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+        event=types.WorkspaceFoldersChangeEvent(
+            added=[types.WorkspaceFolder(uri=folders[2].as_uri(), name="three")],
+            removed=[types.WorkspaceFolder(uri=folders[0].as_uri(), name="one")])))
+    st = await _until(client, lambda s: s.get("files") == 2 and s["state"] == "ready"
+                      and {Path(r["root"]).name for r in s.get("roots", [])}
+                      == {"two", "three"}, "reindexed")
+    res = await _search(client, query="shared helper", k=5)
+    assert {h["uri"] for h in res["hits"]} == {(f / "pkg/mod.py").as_uri()
+                                             for f in folders[1:]}
+    assert st["vectors"] == 0

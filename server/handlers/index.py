@@ -25,7 +25,8 @@ from lsprotocol import types
 from server import protocol
 
 if TYPE_CHECKING:
-    from index.api import RefreshStats, WorkspaceIndex
+    from index.api import RefreshStats
+    from index.multi import AnyIndex
     from server.lsp import SteadServer
     from server.settings import Settings
 
@@ -47,11 +48,12 @@ def _path_of(uri: str) -> Path | None:
 
 
 class IndexManager:
-    """Owns the WorkspaceIndex of the first workspace root and the work queued on it."""
+    """Owns the index of the workspace folders (one store per folder) and the work queued
+    on it."""
 
     def __init__(self, ls: SteadServer) -> None:
         self.ls = ls
-        self.ix: WorkspaceIndex | None = None
+        self.ix: AnyIndex | None = None
         self.state = "off"
         self.error = ""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -98,7 +100,7 @@ class IndexManager:
             self.state = "starting"
             self.submit("full", None)
             self._thread = threading.Thread(target=self._run,
-                                            args=(roots[0], self._generation),
+                                            args=(roots, self._generation),
                                             name="stead-index", daemon=True)
             self._thread.start()
         self._publish()
@@ -121,11 +123,12 @@ class IndexManager:
     def _current(self, generation: int) -> bool:
         return generation == self._generation and not self._stop
 
-    def _run(self, root: Path, generation: int) -> None:
+    def _run(self, roots: list[Path], generation: int) -> None:
         try:
-            from index.api import open_index
+            from index.multi import distinct_roots, open_indexes
 
-            ix = open_index(root, self.ls.dirs.data, self.ls.settings.index)
+            ix = open_indexes(distinct_roots(roots), self.ls.dirs.data,
+                              self.ls.settings.index)
             if not self._current(generation):
                 ix.close()
                 return
@@ -138,8 +141,9 @@ class IndexManager:
             self._call_soon(self._show_error, f"stead: workspace index unavailable: {exc}")
             self._call_soon(self._publish)
             return
-        if self.ix.store.notice:
-            self._call_soon(self._show_info, f"stead: {self.ix.store.notice}")
+        notice = ix.status()["notice"]
+        if notice:
+            self._call_soon(self._show_info, f"stead: {notice}")
         while self._current(generation):
             self._wake.wait()
             if not self._current(generation):
@@ -322,7 +326,7 @@ def manager(ls: SteadServer) -> IndexManager:
     return ls.service(MANAGER, lambda: IndexManager(ls))
 
 
-def index_for(ls: SteadServer) -> WorkspaceIndex | None:
+def index_for(ls: SteadServer) -> AnyIndex | None:
     """The workspace index once it is open (None while starting, disabled or broken).
 
     Never blocks: safe to call on the event loop.  Searches on it still block, so run
@@ -344,6 +348,15 @@ def register(ls: SteadServer) -> None:
     ls.initialized_hooks.append(lambda ls: manager(ls).start())
     ls.document_listeners.append(lambda ev, uri, p: manager(ls).on_document(ev, uri, p))
     ls.settings_listeners.append(lambda old, new: manager(ls).on_settings(old, new))
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def folders_changed(ls: SteadServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        # pygls has updated the folders by now: reopen over the new set (unchanged
+        # folders cost a stat per file)
+        mgr = manager(ls)
+        if mgr.loop is not None or mgr.state == "no workspace":
+            mgr.stop()
+            mgr.start()
 
     @ls.feature(protocol.INDEX_STATUS)
     def index_status(ls: SteadServer, params: Any) -> dict[str, Any]:
@@ -373,7 +386,7 @@ def register(ls: SteadServer) -> None:
         hits = await ls.off_loop(lambda: ix.search(
             p.query, p.k, mode=p.mode, path_glob=p.path_glob,  # type: ignore[arg-type]
             language=p.language))
-        root = ix.root
+        root = ix.root or Path("/")  # several folders: hit paths are absolute
         return {
             "hits": [{**protocol.dump(h), "uri": (root / h.path).as_uri()} for h in hits],
             "state": ix.status()["state"],
