@@ -46,6 +46,9 @@ GONE_KIND = "gone"
 CHUNK_ROWS = f"kind NOT IN ('{FILE_KIND}', '{GONE_KIND}')"
 #: Bumped when the vector index is built differently, so older ones are rebuilt.
 IVF_VERSION = 2
+#: Old table versions stay this long after they are superseded, so that a search running
+#: in another process (another editor window) never loses the files it is reading.
+KEEP_VERSIONS = timedelta(minutes=5)
 
 
 class CpuUnsupported(RuntimeError):
@@ -114,6 +117,7 @@ class Store:
         self.notice = ""  # a message for the user when the index had to be rebuilt
         self.embedded = 0  # chunks embedded inline by write_files (a running count)
         self.commits = 0  # commits since the last compaction (see `needs_compaction`)
+        self.prune_due: float | None = None  # when old versions become old enough to go
         self.ivf_version = IVF_VERSION  # how the existing vector index was built
         directory.mkdir(parents=True, exist_ok=True)
         self.lock_path = directory / "write.lock"
@@ -122,6 +126,9 @@ class Store:
             self.db = lancedb.connect(str(directory / "lance"),
                                       read_consistency_interval=timedelta(0))
             self.table = self._open_table()
+            with contextlib.suppress(Exception):
+                if len(self.table.list_versions()) > 1:  # left by an earlier run
+                    self.prune_due = time.monotonic() + KEEP_VERSIONS.total_seconds() + 5
 
     # -- setup ---------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
@@ -414,18 +421,27 @@ class Store:
     COMPACT_AFTER = 200
 
     def needs_compaction(self) -> bool:
-        return self.commits >= self.COMPACT_AFTER
+        """Many small commits to fold together, or superseded versions (a bulk index
+        leaves several times the table's size of them) now old enough to delete."""
+        due = self.prune_due is not None and time.monotonic() >= self.prune_due
+        return self.commits >= self.COMPACT_AFTER or due
 
     def optimize(self) -> None:
         """Purge tombstones, fold new rows into the full-text and vector indexes, compact
         the small fragments per-file commits leave, and prune old versions."""
         with self.write_lock():
             try:
-                if self.table.count_rows(f"kind = '{GONE_KIND}'"):
+                gone = self.table.count_rows(f"kind = '{GONE_KIND}'")
+                if gone:
                     self.table.delete(f"kind = '{GONE_KIND}'")
+                changed = self.commits > 0 or gone > 0
                 _scalar_indexes(self.table)
-                self.table.optimize(cleanup_older_than=timedelta(minutes=5))
+                self.table.optimize(cleanup_older_than=KEEP_VERSIONS)
                 self.commits = 0
+                # what this pass superseded goes in a later one (not re-armed by a pass
+                # that only pruned)
+                self.prune_due = time.monotonic() + KEEP_VERSIONS.total_seconds() + 5 \
+                    if changed else None
             except Exception:
                 log.exception("index optimize failed (search still works, more slowly)")
 

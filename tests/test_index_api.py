@@ -192,3 +192,29 @@ def test_replaced_chunks_become_tombstones_nothing_finds_until_compaction(
     client.unlink()
     assert ix.refresh([client]).deleted == 1
     assert store.count("path = 'pkg/client.py'") == 0
+
+
+def test_superseded_versions_are_pruned_once_old_enough(
+        ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from index import store as store_mod
+
+    ix = _open(ws, tmp_path)
+    ix.refresh()
+    (ws / "pkg" / "util.py").write_text(UTIL + "\n\ndef more():\n    return 1\n")
+    ix.refresh([ws / "pkg" / "util.py"])
+    store = ix.store
+    assert not ix.maintain()  # nothing due yet
+    store.optimize()  # compacts; what it superseded is kept for a while
+    versions = len(store.table.list_versions())
+    assert versions > 1 and store.prune_due is not None and not ix.maintain()
+    # a later process sees the leftovers and schedules their pruning too
+    assert _open(ws, tmp_path).store.prune_due is not None
+    monkeypatch.setattr(store_mod, "KEEP_VERSIONS", store_mod.timedelta(seconds=1))
+    time.sleep(1.2)
+    monkeypatch.setattr(time, "monotonic", lambda: float("inf"))
+    assert ix.maintain()
+    assert len(store.table.list_versions()) < versions
+    assert store.prune_due is None and not ix.maintain()  # a pruning pass does not re-arm
+    assert ix.lookup_symbol("more")[0].path == "pkg/util.py"

@@ -39,6 +39,8 @@ EDIT_DEBOUNCE_S = 1.5
 #: Seconds to gather save / watched-file events into one refresh.
 SAVE_DEBOUNCE_S = 0.2
 PROGRESS_INTERVAL_S = 0.25
+#: How often an idle index checks whether compaction or pruning is due.
+MAINTAIN_CHECK_S = 30.0
 
 
 def _path_of(uri: str) -> Path | None:
@@ -145,7 +147,7 @@ class IndexManager:
         if notice:
             self._call_soon(self._show_info, f"stead: {notice}")
         while self._current(generation):
-            self._wake.wait()
+            self._wake.wait(timeout=MAINTAIN_CHECK_S)  # idle: look for maintenance due
             if not self._current(generation):
                 break
             with self._lock:
