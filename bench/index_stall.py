@@ -89,6 +89,8 @@ async def run(args: argparse.Namespace) -> None:
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
+    from server.protocol import _plain
+
     tmp = Path(tempfile.mkdtemp(prefix="stead-stall-"))
     ws = tmp / "ws"
     t0 = time.perf_counter()
@@ -130,16 +132,15 @@ async def run(args: argparse.Namespace) -> None:
     tick = 0
     while time.perf_counter() - start < args.timeout:
         t = time.perf_counter()
-        last = await client.protocol.send_request_async("stead/indexStatus", {})
+        last = _plain(await client.protocol.send_request_async("stead/indexStatus", {}))
         status_rtt.append((time.perf_counter() - t) * 1000)
-        last = last if isinstance(last, dict) else vars(last)
         tick += 1
         if tick % 10 == 0:
             t = time.perf_counter()
-            res = await client.protocol.send_request_async(
-                "stead/search", {"query": "parse the session token", "k": 10})
+            res = _plain(await client.protocol.send_request_async(
+                "stead/search", {"query": "parse the session token", "k": 10}))
             search_rtt.append((time.perf_counter() - t) * 1000)
-            hits = res["hits"] if isinstance(res, dict) else res.hits
+            hits = res["hits"]
             if hits and not first_hits:
                 first_hits = time.perf_counter() - start
         state = last.get("state")

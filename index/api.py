@@ -535,6 +535,18 @@ def _prepare_many(items: Sequence[tuple[str, str]], max_bytes: int) -> list[Prep
 POOL_MIN_FILES = 300
 
 
+def _watch_parent(parent: int) -> None:
+    """Pool initializer: a worker whose indexer was killed (kill -9, an editor giving up
+    on its server) exits instead of waiting on its queue for good."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="stead-parent-watch", daemon=True).start()
+
+
 def _prepared(items: Sequence[tuple[str, str]], max_bytes: int, cancel: threading.Event
               ) -> Iterator[Prepared]:
     """prepare_file over many files, on every core for large runs, in input order."""
@@ -553,7 +565,8 @@ def _prepared(items: Sequence[tuple[str, str]], max_bytes: int, cancel: threadin
     chunks = [items[i:i + 32] for i in range(0, len(items), 32)]
     done = 0  # chunks of items already yielded
     try:
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_watch_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(_prepare_many, c, max_bytes) for c in chunks[: workers * 3]]
             next_i = len(futures)
             while futures:

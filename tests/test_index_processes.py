@@ -94,6 +94,18 @@ def test_two_processes_writing_one_index_lose_nothing(workspace: Path, xdg: dict
     assert (stats.added, stats.updated, stats.deleted, stats.unchanged) == (0, 0, 0, 30)
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
 @pytest.mark.slow
 def test_kill_9_during_indexing_leaves_a_consistent_index_that_resumes(
         workspace: Path, xdg: dict[str, str]) -> None:
@@ -103,6 +115,8 @@ def test_kill_9_during_indexing_leaves_a_consistent_index_that_resumes(
         d.mkdir(exist_ok=True)
         (d / f"mod_{i}.py").write_text(_source(i, 0))
     env = {**os.environ, **xdg}
+    import lancedb  # noqa: F401  (imported before the race starts: polling begins at once)
+
     proc = subprocess.Popen([sys.executable, "-m", "server", "index", str(workspace),
                              "--embedder", "none"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,10 +133,18 @@ def test_kill_9_during_indexing_leaves_a_consistent_index_that_resumes(
             if proc.poll() is not None:
                 break
             time.sleep(0.05)
+        workers = _children(proc.pid)  # its parallel parse workers
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert 0 < committed < n, f"could not catch the indexer mid-run ({committed} of {n})"
+    # the workers of a killed indexer do not linger (bounded wait: they poll each second)
+    assert workers, "the indexer ran no parse workers"
+    for _ in range(100):
+        if not any(Path(f"/proc/{w}").exists() for w in workers):
+            break
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{w}").exists() for w in workers), "orphaned workers"
     saved = _consistent(workspace, data)
     assert 0 < len(saved) < n
     ix = open_index(workspace, data, NONE)
