@@ -68,9 +68,6 @@ class RefreshStats:
     errors: tuple[str, ...] = field(factory=tuple)
 
 
-_POOL_LOCK = threading.Lock()
-
-
 class Cancelled(Exception):
     pass
 
@@ -107,7 +104,6 @@ class WorkspaceIndex:
         self._progress: tuple[int, int, str] = (0, 0, "")
         self._last: RefreshStats | None = None
         self._counts: dict[str, int] = {}
-        self._pool: Any = None
         self._update_counts()
 
     # -- embedder ------------------------------------------------------------------------
@@ -424,24 +420,14 @@ class WorkspaceIndex:
         if mode == "vector":
             vec_rows = self.store.vector(qvec, fetch, where, prefilter=not complete)
             return [_hit(r, 1.0 - float(r.get("_distance", 0.0)), "vector") for r in vec_rows]
-        # both searches at once: LanceDB releases the GIL while it searches
-        fut = self._searcher().submit(self.store.fts, text_q, fetch, where)
-        vec_rows = self.store.vector(qvec, fetch, where, prefilter=not complete)
-        fts_rows = fut.result()
+        fts_rows, vec_rows = self.store.hybrid(text_q, qvec, fetch, where,
+                                               prefilter=not complete)
         by_key: dict[tuple[str, int], dict[str, Any]] = {}
         for r in (*fts_rows, *vec_rows):
             by_key.setdefault((r["path"], r["start_line"]), r)
         fused = rrf([[(r["path"], r["start_line"]) for r in fts_rows],
                      [(r["path"], r["start_line"]) for r in vec_rows]])
         return [_hit(by_key[key], score, "hybrid") for key, score in fused[:k]]
-
-    def _searcher(self) -> Any:
-        with _POOL_LOCK:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(2, thread_name_prefix="stead-search")
-            return self._pool
 
     def _has_vectors(self) -> bool:
         if self.embedder_name == "none" or self.embed_error:
@@ -500,8 +486,6 @@ class WorkspaceIndex:
 
     def close(self) -> None:
         self.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
         with self._refresh_lock:
             self._state = "closed"
 
