@@ -12,17 +12,19 @@ embedders on docstring -> function retrieval (docstrings removed from the indexe
 Usage: python bench/index.py [--src DIR] [--min-chunks 100000] [--embedder static]
        python bench/index.py --quality [--sample 300]
 
-Measured here (2 cores shared with other work, load average 3-5; Python 3.11 stdlib, 2,177
-files / 36.4 MB, copied three times for 106,119 chunks; static embedder):
+Measured here in one run (2 cores shared with other work; Python 3.11 stdlib, 2,177 files /
+36.4 MB, copied three times for 106,119 chunks; static embedder):
 
-    walk+parse+chunk+full-text   0.87-1.34 MB/s first copy (incl. worker start-up and the
-                                 FTS optimize), 1.1-1.5 MB/s for the next copies
-    full-text usable after       30-45 s (stdlib, from nothing)
-    embeddings in the index      1,992 chunks/s vs 4,167 bare (48%); IVF_FLAT build 9.6 s
-    one-file refresh             292 ms median at 106k chunks (vectors included)
-    no-op full refresh           0.5 s for 6,357 unchanged files
-    search p50 / p99             fts 9.8 / 24.3 ms, vector 27.2 / 45.9, hybrid 36.7 / 48.8
-    size on disk                 404 MB after pruning old versions (source 122 MB)
+    walk+parse+chunk+full-text   2.30 MB/s first copy (incl. worker start-up and the FTS
+                                 optimize); full-text usable after 18 s
+    embeddings in the index      2,654 chunks/s vs 2,823 bare on the same inputs (94%);
+                                 IVF_FLAT build 8.5 s, then compaction 15.6 s
+    one-file refresh             66 ms median, 75 max at 106k chunks (vectors included)
+    no-op full refresh           0.3 s for 6,357 unchanged files
+    search p50 / p99             fts 12.4 / 25.2 ms, vector 16.6 / 46.0, hybrid 16.9 / 52.2
+    size on disk                 403 MB pruned (3.4 GB of superseded versions until the idle
+                                 index prunes them, 5 minutes on); source 122 MB
+    peak memory                  1.8 GB this process (bench included), 0.6 GB a parse worker
 """
 
 from __future__ import annotations
