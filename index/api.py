@@ -8,6 +8,7 @@ they exist.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -519,9 +520,20 @@ def _prepare_many(items: Sequence[tuple[str, str]], max_bytes: int) -> list[Prep
 POOL_MIN_FILES = 300
 
 
+def background_priority() -> None:
+    """Lower the CPU priority of the calling thread (Linux) or process: indexing yields to
+    the editor's completions and chat, which share the same cores."""
+    # not Linux, or not permitted: index at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
+
+
 def _watch_parent(parent: int) -> None:
-    """Pool initializer: a worker whose indexer was killed (kill -9, an editor giving up
-    on its server) exits instead of waiting on its queue for good."""
+    """Pool initializer: a worker runs at background priority, and one whose indexer was
+    killed (kill -9, an editor giving up on its server) exits instead of waiting on its
+    queue for good."""
+    background_priority()
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -218,3 +218,24 @@ def test_superseded_versions_are_pruned_once_old_enough(
     assert len(store.table.list_versions()) < versions
     assert store.prune_due is None and not ix.maintain()  # a pruning pass does not re-arm
     assert ix.lookup_symbol("more")[0].path == "pkg/util.py"
+
+
+def test_background_priority_lowers_only_the_calling_thread() -> None:
+    import threading
+
+    from index.api import background_priority
+
+    if not hasattr(os, "getpriority"):
+        pytest.skip("no thread priorities here")
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def work() -> None:
+        background_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen == [min(19, main + 10)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main

@@ -106,6 +106,13 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _nice(pid: int) -> int:
+    try:
+        return int((Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())[16])
+    except (OSError, IndexError):
+        return -100
+
+
 @pytest.mark.slow
 def test_kill_9_during_indexing_leaves_a_consistent_index_that_resumes(
         workspace: Path, xdg: dict[str, str]) -> None:
@@ -134,12 +141,15 @@ def test_kill_9_during_indexing_leaves_a_consistent_index_that_resumes(
                 break
             time.sleep(0.05)
         workers = _children(proc.pid)  # its parallel parse workers
+        niceness = [_nice(w) for w in workers]
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert 0 < committed < n, f"could not catch the indexer mid-run ({committed} of {n})"
     # the workers of a killed indexer do not linger (bounded wait: they poll each second)
     assert workers, "the indexer ran no parse workers"
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert base == 19 or any(n > base for n in niceness), "parse workers at normal priority"
     for _ in range(100):
         if not any(Path(f"/proc/{w}").exists() for w in workers):
             break

@@ -127,7 +127,10 @@ class IndexManager:
 
     def _run(self, roots: list[Path], generation: int) -> None:
         try:
+            from index.api import background_priority
             from index.multi import distinct_roots, open_indexes
+
+            background_priority()  # this thread only: the event loop keeps its priority
 
             ix = open_indexes(distinct_roots(roots), self.ls.dirs.data,
                               self.ls.settings.index)
