@@ -126,6 +126,8 @@ class StatusResult:
     route: str  # "local", or "remote" while an approved escalation is being sent
     remote_enabled: bool
     index: dict[str, Any] = field(factory=dict)
+    #: The in-process model is in memory (loaded by a completion or the preload).
+    model_loaded: bool = False
 
 
 def as_dict(obj: Any) -> Any:

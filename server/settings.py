@@ -41,6 +41,9 @@ class ModelSettings:
     n_ctx: int = field(default=2048, validator=[ge(128), le(131072)])
     #: A request to the model is abandoned after this many seconds.
     timeout_s: float = field(default=10.0, validator=[gt(0), le(600)])
+    #: Load the model in the background when the first document opens, so that the first
+    #: suggestion does not wait for it.
+    preload: bool = True
 
 
 @frozen

@@ -226,3 +226,39 @@ async def test_cancel_request_stops_a_running_completion(
     # the model is free again for the next request
     again = await client.text_document_inline_completion_async(inline_params(uri, 0, 5))
     assert again is not None
+
+
+async def _model_loaded(client) -> bool:  # type: ignore[no-untyped-def]
+    from server import protocol
+
+    st = protocol._plain(await client.protocol.send_request_async(protocol.STATUS, {}))
+    return bool(st["model_loaded"])
+
+
+async def test_model_preloads_when_the_first_document_opens(
+    start_client: StartClient, workspace: Path, tiny_model: Path
+) -> None:
+    client = await start_client(init_options=opts(tiny_model))
+    assert not await _model_loaded(client)  # nothing loads before a document is open
+    await open_doc(client, workspace)
+    for _ in range(200):  # bounded wait for the background load, no completion asked
+        if await _model_loaded(client):
+            break
+        await asyncio.sleep(0.05)
+    assert await _model_loaded(client)
+
+
+async def test_no_preload_when_turned_off_or_not_installed(
+    start_client: StartClient, workspace: Path, tiny_model: Path
+) -> None:
+    off = await start_client(init_options={**opts(tiny_model), "model": {
+        "path": str(tiny_model), "nThreads": 1, "preload": False}})
+    # the default model by name, not installed in this fresh data dir: never installed here
+    absent = await start_client(init_options={"index": {"enabled": False}})
+    for client in (off, absent):
+        await open_doc(client, workspace)
+    await asyncio.sleep(1.0)
+    assert not await _model_loaded(off) and not await _model_loaded(absent)
+    from server.paths import dirs
+
+    assert not (dirs().data / "models").exists() or not any((dirs().data / "models").iterdir())

@@ -32,6 +32,7 @@ from server.models.families import chat_prompt, chat_stops, fim_prompt, fim_stop
 from server.models.gguf_meta import check_runnable, read_meta
 
 log = logging.getLogger(__name__)
+_IMPORT_LOCK = threading.Lock()
 
 class ContextOverflow(ModelError):
     """The prompt has more tokens than the context window."""
@@ -90,6 +91,10 @@ class Gpt4AllBackend:
         return self._info
 
     # -- loading ----------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
     def load(self) -> None:
         """Load the model once (blocking; call off the event loop).  Errors are kept."""
         with self._lock:
@@ -104,7 +109,8 @@ class Gpt4AllBackend:
             self._load_error = None
         started = time.perf_counter()
         try:
-            from gpt4all import GPT4All
+            with _IMPORT_LOCK:  # two backends (a settings change) may load at once
+                from gpt4all import GPT4All
 
             self._model = GPT4All(
                 model_name=self.path.name,
@@ -213,8 +219,6 @@ class Gpt4AllBackend:
         on_text: OnText | None,
         timeout_s: float | None = None,
     ) -> Generation:
-        from gpt4all._pyllmodel import PromptCallback, ResponseCallback, llmodel
-
         started = time.perf_counter()
         deadline = started + (timeout_s or self.timeout_s)
         if not prompt:
@@ -224,6 +228,10 @@ class Gpt4AllBackend:
             if cancel.is_set():
                 return Generation("", 0, 0, "cancelled", 0.0)
             model = self._load_locked().model
+            # imported under the lock, once the load has imported gpt4all: a second thread
+            # importing a half-initialised gpt4all package fails
+            from gpt4all._pyllmodel import PromptCallback, ResponseCallback, llmodel
+
             data = prompt.encode("utf-8")
             keep, cut = self._reuse_point(data)
             tail = data[cut:].decode("utf-8")

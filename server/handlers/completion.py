@@ -217,7 +217,52 @@ def _feedback(ls: SteadServer, kind: str, params: Any) -> None:
         history_link(ls).outcome(fb.uri, fb.text, kind)
 
 
+PRELOADED = "completion.preloaded"
+
+
+def preload(ls: SteadServer) -> asyncio.Task[None] | None:
+    """Start loading the model off the loop, once per model settings (the first document
+    opened, or the first after the model changed), if it is already installed.  A failure
+    is only logged here: the completion that needs the model reports it."""
+    s = ls.settings
+    if not (s.model.preload and s.completion.enabled and s.model.backend == "gpt4all"):
+        return None  # a local server keeps its own model loaded
+    done: dict[str, Any] = ls.service(PRELOADED, dict)
+    if done.get("model") == s.model:
+        return None
+    done["model"] = s.model
+
+    def load() -> None:
+        from server.backends import backend_for
+        from server.models.store import installed
+
+        started = time.perf_counter()
+        try:
+            if not s.model.path and s.model.name not in installed(ls.dirs):
+                return  # never installs: the first completion does, and says so
+            backend = backend_for(ls)
+            warm = getattr(backend, "load", None)  # in-process backends load a file
+            if warm is not None:
+                warm()
+        except Exception as exc:
+            log.info("model preload failed (the first completion will say why): %s", exc)
+            return
+        log.info("model preloaded in %.0f ms", (time.perf_counter() - started) * 1000)
+
+    # a task on the loop's executor, not a daemon thread: exit waits for a load under way
+    # rather than tearing the process down around native code that is still loading
+    task = asyncio.get_running_loop().create_task(ls.off_loop(load))
+    done["task"] = task
+    return task
+
+
 def register(ls: SteadServer) -> None:
+    def on_document(event: str, uri: str, params: Any) -> None:
+        if event == "open":
+            preload(ls)
+
+    ls.document_listeners.append(on_document)
+
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
         ls: SteadServer, params: types.InlineCompletionParams

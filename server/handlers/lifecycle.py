@@ -63,5 +63,6 @@ def register(ls: SteadServer) -> None:
                 route="remote" if ls.remote_sends else "local",
                 remote_enabled=s.remote.enabled,
                 index=dict(index_status),
+                model_loaded=bool(getattr(ls._services.get("backend"), "loaded", False)),
             )
         )

@@ -21,6 +21,7 @@ M.server_defaults = {
     n_threads = 0, -- 0 = number of cores
     n_ctx = 2048,
     timeout_s = 10.0,
+    preload = true, -- load the model in the background when the first buffer opens
   },
   completion = {
     enabled = true,
