@@ -55,8 +55,8 @@ export class ChatPanel implements vscode.Disposable {
       'chat',
       'stead chat',
       `<main id="log" aria-live="polite"></main>
-<form id="ask"><textarea id="question" rows="3" placeholder="Ask about your code (Enter to send, Shift+Enter for a new line)"></textarea>
-<div class="ask-buttons"><button id="send" type="submit">Ask</button><button id="new" type="button" class="secondary" title="Start a new conversation">New</button></div></form>
+<form id="ask"><textarea id="question" rows="3" disabled placeholder="Ask about your code (Enter to send, Shift+Enter for a new line)"></textarea>
+<div class="ask-buttons"><button id="send" type="submit" disabled>Ask</button><button id="new" type="button" class="secondary" title="Start a new conversation">New</button></div></form>
 <footer class="hint">Answers come from your local model; the files each answer used are listed under it.</footer>`,
     );
     this.disposables.push(

@@ -25,7 +25,7 @@ export function askConsent(context: vscode.ExtensionContext, question: string, m
 <p class="warning">Nothing has been sent yet. Untick anything you do not want to send.</p>
 <section id="request"></section>
 <section id="manifest"></section>
-<div class="buttons"><button id="approve">Approve and send</button> <button id="refuse" class="secondary">Refuse</button></div>`,
+<div class="buttons"><button id="approve" disabled>Approve and send</button> <button id="refuse" class="secondary" disabled>Refuse</button></div>`,
   );
   return new Promise<Decision>((resolve) => {
     let done = false;

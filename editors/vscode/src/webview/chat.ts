@@ -85,4 +85,8 @@ input.addEventListener('keydown', (e) => {
 });
 wireLocations(log);
 vscode.postMessage({ type: 'ready' });
+// The box is disabled in the HTML until these handlers exist: a question typed and sent
+// while the view was still loading would otherwise be lost without a word.
+input.disabled = false;
+send.disabled = false;
 input.focus();

@@ -7,7 +7,7 @@ const request = document.getElementById('request') as HTMLElement;
 const manifestEl = document.getElementById('manifest') as HTMLElement;
 const approve = document.getElementById('approve') as HTMLButtonElement;
 const refuse = document.getElementById('refuse') as HTMLButtonElement;
-approve.disabled = true;
+// Both are disabled in the HTML until this script runs: approve until the manifest is shown.
 
 window.addEventListener('message', (e: MessageEvent<ConsentEvent>) => {
   const m = normalizeManifest(e.data.manifest);
@@ -36,4 +36,5 @@ refuse.addEventListener('click', () => {
   vscode.postMessage({ type: 'refuse' });
 });
 wireLocations(manifestEl);
+refuse.disabled = false;
 vscode.postMessage({ type: 'ready' });
