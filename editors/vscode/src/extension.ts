@@ -142,11 +142,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
     }
     const pick = await vscode.window.showQuickPick(
       hits.map((h) => {
-        const path = String(h['path'] ?? '');
+        // `uri` is absolute; `path` is relative to its folder (absolute with several folders)
+        const uri = typeof h['uri'] === 'string' ? h['uri'] : '';
+        const path = uri || String(h['path'] ?? '');
+        const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+        const shown = uri ? vscode.workspace.asRelativePath(vscode.Uri.parse(uri), multi) : path;
         const line = Number(h['start_line'] ?? 1);
         const text = typeof h['text'] === 'string' ? h['text'] : '';
         return {
-          label: `${path}:${line}`,
+          label: `${shown}:${line}`,
           description: [h['symbol'], h['kind']].filter((x) => typeof x === 'string' && x).join(' · '),
           detail: text.split('\n').find((l) => l.trim())?.trim() ?? '',
           path,
