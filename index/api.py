@@ -105,6 +105,7 @@ class WorkspaceIndex:
         self._progress: tuple[int, int, str] = (0, 0, "")
         self._last: RefreshStats | None = None
         self._counts: dict[str, int] = {}
+        self.limit_notice = ""  # set when a full scan stopped at index.max_files
         self._update_counts()
 
     # -- embedder ------------------------------------------------------------------------
@@ -175,7 +176,16 @@ class WorkspaceIndex:
             saved = self.store.saved_files()
         entries: dict[str, walk.FileEntry] = {}
         if paths is None:
+            self.limit_notice = ""
             for e in walk.walk(self.root, self.settings.exclude, self.settings.max_file_bytes):
+                if len(entries) >= self.settings.max_files:
+                    self.limit_notice = (
+                        f"{self.root} has more than {self.settings.max_files} indexable "
+                        "files: the rest are not indexed (exclude generated or vendored "
+                        "directories with .steadignore or index.exclude, or raise "
+                        "index.max_files)")
+                    log.warning("%s", self.limit_notice)
+                    break
                 entries[e.rel] = e
                 if self._cancel.is_set():
                     raise Cancelled
@@ -481,7 +491,7 @@ class WorkspaceIndex:
                 "chunks_written": last.chunks_written, "chunks_embedded": last.chunks_embedded,
                 "seconds": round(last.seconds, 3), "cancelled": last.cancelled,
                 "errors": list(last.errors)},
-            "notice": self.store.notice,
+            "notice": "; ".join(n for n in (self.store.notice, self.limit_notice) if n),
             "dir": str(self.dir),
         }
 

@@ -82,6 +82,9 @@ class IndexSettings:
     enabled: bool = True
     #: Files larger than this are not indexed.
     max_file_bytes: int = field(default=1_000_000, validator=[ge(1), le(1_000_000_000)])
+    #: At most this many files per workspace folder; past it, the index says so and stops
+    #: (exclude generated or vendored directories to make room).
+    max_files: int = field(default=200_000, validator=[ge(1), le(10_000_000)])
     #: Extra gitignore-style patterns to leave out (beside .gitignore and .steadignore).
     exclude: tuple[str, ...] = ()
     #: Local embedding model for vector search: "default" (= "static", fast), "minilm"

@@ -239,3 +239,14 @@ def test_background_priority_lowers_only_the_calling_thread() -> None:
     t.join()
     assert seen == [min(19, main + 10)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
+
+
+def test_a_workspace_over_max_files_is_cut_with_a_notice(ws: Path, tmp_path: Path) -> None:
+    ix = _open(ws, tmp_path, max_files=2)
+    stats = ix.refresh()
+    assert stats.files == 2 and ix.status()["files"] == 2
+    notice = ix.status()["notice"]
+    assert "more than 2 indexable files" in notice and "index.max_files" in notice
+    assert ix.refresh().unchanged == 2  # the same two every time (the walk is sorted)
+    roomy = _open(ws, tmp_path)
+    assert roomy.refresh().added == 1 and roomy.status()["notice"] == ""

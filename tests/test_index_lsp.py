@@ -173,3 +173,19 @@ async def test_every_workspace_folder_is_indexed_and_folders_can_change(
     assert {h["uri"] for h in res["hits"]} == {(f / "pkg/mod.py").as_uri()
                                              for f in folders[1:]}
     assert st["vectors"] == 0
+
+
+async def test_a_workspace_over_max_files_tells_the_user_once(
+        start_client: StartClient, workspace: Path) -> None:
+    _write(workspace)
+    client = await start_client(init_options={"index": {"embedder": "none", "maxFiles": 2}})
+    st = await _until(client, lambda s: s.get("files") == 2 and s["state"] == "ready",
+                      "indexed up to the cap")
+    assert "index.max_files" in st["notice"]
+    for _ in range(50):  # the warning is sent right after the refresh
+        warned = [m.message for m in client.messages
+                  if m.type == types.MessageType.Warning and "max_files" in m.message]
+        if warned:
+            break
+        await asyncio.sleep(0.1)
+    assert len(warned) == 1 and "more than 2 indexable files" in warned[0]

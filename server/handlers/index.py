@@ -68,6 +68,7 @@ class IndexManager:
         self._edited: set[str] = set()  # uris whose unsaved text was indexed
         self._stop = False
         self._generation = 0
+        self._shown: set[str] = set()  # notices already shown to the user
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -148,6 +149,7 @@ class IndexManager:
             return
         notice = ix.status()["notice"]
         if notice:
+            self._shown.add(notice)
             self._call_soon(self._show_info, f"stead: {notice}")
         while self._current(generation):
             self._wake.wait(timeout=MAINTAIN_CHECK_S)  # idle: look for maintenance due
@@ -201,6 +203,10 @@ class IndexManager:
         stats = ix.refresh(paths, reporter.report if reporter else None)
         if reporter is not None:
             reporter.finish(stats)
+        notice = ix.status().get("notice", "")
+        if paths is None and notice and notice not in self._shown:
+            self._shown.add(notice)  # once per server: a workspace over index.max_files
+            self._call_soon(self._show_error, f"stead: {notice}")
 
     # -- loop helpers ------------------------------------------------------------------
     def _call_soon(self, fn: Callable[..., Any], *args: Any) -> None:

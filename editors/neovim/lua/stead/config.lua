@@ -40,6 +40,7 @@ M.server_defaults = {
   index = {
     enabled = true,
     max_file_bytes = 1000000,
+    max_files = 200000, -- per workspace folder; past it the index says so and stops
     exclude = {},
     embedder = 'default',
   },
