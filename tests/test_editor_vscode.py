@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -292,6 +293,18 @@ def test_ghost_text_from_the_real_server_appears_and_tab_accepts_it(
     assert seen["ghostText"].strip() == "return a + b"
     # Tab inserted it (and the driver saved the file).
     assert file.read_text() == "def add(a, b):\n    return a + b\n"
+    # Escape on the first showing was reported as a rejection, Tab on the second as accepted
+    from server.history import HistoryStore
+    from server.paths import dirs
+
+    outcomes: list[str] = []
+    for _ in range(100):  # the server may still be writing its last outcome as it exits
+        with HistoryStore(dirs().history_db) as store:
+            outcomes = [e.outcome for e in store.list(limit=20) if e.kind == "completion"]
+        if "rejected" in outcomes and "accepted" in outcomes:
+            break
+        time.sleep(0.1)
+    assert "rejected" in outcomes and "accepted" in outcomes, outcomes
 
 
 ESC_KEY = "sk-stead-test-0123456789abcdefghijKLMN"

@@ -144,6 +144,13 @@ export const scenarios = {
     await ghost.first().waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
     await page.locator('.tab.dirty').first().waitFor({ state: 'detached', timeout: 10_000 });
+    // A new line asks again; Escape dismisses that suggestion (reported to the server as
+    // rejected) and leaves the saved file alone.
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await ghost.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await page.keyboard.press('Escape');
+    await ghost.first().waitFor({ state: 'detached', timeout: 10_000 });
     return { status, ghostText, before, problem, ghostMs };
   },
 

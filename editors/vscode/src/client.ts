@@ -63,6 +63,8 @@ export class SteadClient implements vscode.Disposable {
   private policy: RestartPolicy;
   /** What was sent as initializationOptions (see settingsUpdate). */
   private initialSettings: JsonObject = {};
+  /** The suggestion most recently handed to the editor (cleared when accepted or dismissed). */
+  lastShown: ReturnType<typeof acceptedParams> | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   readonly onState = this.stateEmitter.event;
   private readonly disposables: vscode.Disposable[] = [];
@@ -122,16 +124,16 @@ export class SteadClient implements vscode.Disposable {
         provideCompletionItem: (document, position, ctx, token, next) =>
           readClientSettings().settings.completionPopup ? next(document, position, ctx, token) : undefined,
         // Tag each suggestion so that accepting it is reported (stead/completion/accepted).
+        // The last one shown is kept so that dismissing it (Escape) can report it rejected.
         provideInlineCompletionItems: async (document, position, ctx, token, next) => {
           const result = await next(document, position, ctx, token);
           const items = Array.isArray(result) ? result : result?.items ?? [];
+          this.lastShown = undefined;
           for (const item of items) {
             const text = typeof item.insertText === 'string' ? item.insertText : item.insertText.value;
-            item.command = {
-              title: 'accepted',
-              command: 'stead.completion.accepted',
-              arguments: [acceptedParams(document.uri.toString(), text, position.line, position.character)],
-            };
+            const params = acceptedParams(document.uri.toString(), text, position.line, position.character);
+            item.command = { title: 'accepted', command: 'stead.completion.accepted', arguments: [params] };
+            this.lastShown ??= params;
           }
           return result;
         },

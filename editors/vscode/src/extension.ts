@@ -210,7 +210,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
 
   // Attached to every inline suggestion by the client middleware: accepting one is recorded.
   command('stead.completion.accepted', (params: unknown) => {
+    sc.lastShown = undefined;
     if (sc.client && sc.state === 'running') void sc.client.sendNotification(METHODS.completionAccepted, params ?? {});
+  });
+  // Escape while a suggestion shows (keybinding in package.json): hide it as VS Code would,
+  // and tell the server when it was ours (the cache forgets it; history records the outcome).
+  command('stead.completion.dismiss', async () => {
+    const shown = sc.lastShown;
+    sc.lastShown = undefined;
+    const uri = vscode.window.activeTextEditor?.document.uri.toString();
+    if (shown && shown.uri === uri && sc.client && sc.state === 'running') {
+      void sc.client.sendNotification(METHODS.completionRejected, shown);
+    }
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
   });
 
   // -- settings ----------------------------------------------------------------------
