@@ -270,6 +270,10 @@ export const scenarios = {
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: config.expectFile }).first();
     await row.waitFor({ timeout: 30_000 });
     const searchRows = (await page.locator('.quick-input-list .monaco-list-row').allTextContents()).map((t) => t.trim());
+    // Filter the pick to the expected file (this also puts the focus back in its input, which
+    // a busy machine's late repaint can take away), then accept it.
+    await input.fill(config.expectFile);
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: config.expectFile }).first().waitFor({ timeout: 15_000 });
     await page.keyboard.press('Enter');
     await page.locator(`.tab.active[aria-label*="${config.expectFile}"]`).first().waitFor({ timeout: 15_000 });
 
