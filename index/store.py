@@ -130,7 +130,7 @@ class Store:
             self.table = self._open_table()
             with contextlib.suppress(Exception):
                 if len(self.table.list_versions()) > 1:  # left by an earlier run
-                    self.prune_due = time.monotonic() + KEEP_VERSIONS.total_seconds() + 5
+                    self.prune_due = _prune_deadline()
 
     # -- setup ---------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
@@ -261,11 +261,8 @@ class Store:
               chunks: Sequence[Chunk], terms: Sequence[str] | None = None, *,
               vectors: dict[str, Any]) -> list[dict[str, Any]]:
         zero = [0.0] * self.dim
-        rows = [{
-            "id": f"{path}\0file", "path": path, "language": "", "kind": FILE_KIND,
-            "symbol": "", "names": "", "start_line": 0, "end_line": 0, "text": "",
-            "terms": "", "chunk_hash": "", "file_hash": file_hash, "size": size,
-            "mtime_ns": mtime_ns, "has_vec": False, "vector": zero}]
+        rows = [{**self._blank(f"{path}\0file", path, FILE_KIND), "file_hash": file_hash,
+                 "size": size, "mtime_ns": mtime_ns}]
         seen: dict[str, int] = {}
         for i, c in enumerate(chunks):
             n = seen.get(c.hash, 0)
@@ -306,12 +303,12 @@ class Store:
                 vectors[chunk] = vec_col[i].as_py()
         return present, ids, vectors
 
-    def _tombstones(self, path: str, ids: Sequence[str]) -> list[dict[str, Any]]:
-        zero = [0.0] * self.dim
-        return [{"id": rid, "path": path, "language": "", "kind": GONE_KIND, "symbol": "",
-                 "names": "", "start_line": 0, "end_line": 0, "text": "", "terms": "",
-                 "chunk_hash": "", "file_hash": "", "size": 0, "mtime_ns": 0,
-                 "has_vec": False, "vector": zero} for rid in ids]
+    def _blank(self, rid: str, path: str, kind: str) -> dict[str, Any]:
+        """A row without text or vector: a file marker's base, or a tombstone as it is."""
+        return {"id": rid, "path": path, "language": "", "kind": kind, "symbol": "",
+                "names": "", "start_line": 0, "end_line": 0, "text": "", "terms": "",
+                "chunk_hash": "", "file_hash": "", "size": 0, "mtime_ns": 0,
+                "has_vec": False, "vector": [0.0] * self.dim}
 
     def write_files(self, files: Sequence[tuple[Any, ...]],
                     deleted: Sequence[str] = (), reuse_vectors: bool = True,
@@ -356,8 +353,8 @@ class Store:
                     fresh = self._rows(*f, vectors=vectors)
                     keep = {r["id"] for r in fresh}
                     rows += fresh
-                    rows += self._tombstones(f[0], [i for i in old_ids.get(f[0], ())
-                                                    if i not in keep])
+                    rows += [self._blank(i, f[0], GONE_KIND)
+                             for i in old_ids.get(f[0], ()) if i not in keep]
                 data = pa.Table.from_pylist(rows, schema=self._schema())
                 self._retry(lambda: (
                     self.table.merge_insert("id").when_matched_update_all()
@@ -442,8 +439,7 @@ class Store:
                 self.commits = 0
                 # what this pass superseded goes in a later one (not re-armed by a pass
                 # that only pruned)
-                self.prune_due = time.monotonic() + KEEP_VERSIONS.total_seconds() + 5 \
-                    if changed else None
+                self.prune_due = _prune_deadline() if changed else None
             except Exception:
                 log.exception("index optimize failed (search still works, more slowly)")
 
@@ -487,13 +483,17 @@ class Store:
             q = q.where(where, prefilter=True)
         return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
 
+    @staticmethod
+    def _vector_cond(where: str | None) -> str:
+        """Rows a vector search may return: embedded live chunks (and the caller's filter)."""
+        cond = f"has_vec = true AND kind != '{GONE_KIND}'"
+        return f"{cond} AND ({where})" if where else cond
+
     def vector(self, vec: np.ndarray, k: int, where: str | None, prefilter: bool = True
                ) -> list[dict[str, Any]]:
-        cond = f"has_vec = true AND kind != '{GONE_KIND}'"
-        if where:
-            cond += f" AND ({where})"
         q = (self.table.search(vec.astype(np.float32), vector_column_name="vector")
-             .distance_type("cosine").where(cond, prefilter=prefilter or bool(where))
+             .distance_type("cosine")
+             .where(self._vector_cond(where), prefilter=prefilter or bool(where))
              .nprobes(20))
         return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
 
@@ -504,9 +504,7 @@ class Store:
         Through LanceDB's async API on one loop: two sync queries on two threads overlap
         less (each hops through LanceDB's own single background loop), which is most of
         hybrid latency at 100k chunks."""
-        cond = f"has_vec = true AND kind != '{GONE_KIND}'"
-        if where:
-            cond += f" AND ({where})"
+        cond = self._vector_cond(where)
 
         async def both() -> tuple[Any, Any]:
             import asyncio
@@ -541,6 +539,11 @@ class Store:
              .select([*_HIT_COLUMNS, "names"]).limit(max(k * 4, 20)))
         rows: list[dict[str, Any]] = q.to_list()
         return [r for r in rows if f" {name} " in r["names"]][:k]
+
+
+def _prune_deadline() -> float:
+    """When versions superseded now are old enough for `optimize` to delete."""
+    return time.monotonic() + KEEP_VERSIONS.total_seconds() + 5
 
 
 _LOOP: Any = None
