@@ -53,6 +53,8 @@ def register(ls: SteadServer) -> None:
 
     @ls.feature(protocol.STATUS)
     def status(ls: SteadServer, params: Any) -> Any:
+        from server.backends import SERVICE as BACKEND
+
         s = ls.settings
         index_status: dict[str, Any] = ls.service("index.status", dict)
         return protocol.dump(
@@ -63,6 +65,6 @@ def register(ls: SteadServer) -> None:
                 route="remote" if ls.remote_sends else "local",
                 remote_enabled=s.remote.enabled,
                 index=dict(index_status),
-                model_loaded=bool(getattr(ls._services.get("backend"), "loaded", False)),
+                model_loaded=bool(getattr(ls._services.get(BACKEND), "loaded", False)),
             )
         )
