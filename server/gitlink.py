@@ -22,11 +22,11 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from attrs import frozen
 
 from server.history.model import StoredEntry
+from server.paths import uri_path
 
 MIN_CONFIDENCE = 0.25
 MAX_WINDOW_H = 12.0
@@ -119,7 +119,7 @@ def entry_paths(entry: StoredEntry, repo: str) -> dict[str, list[tuple[int, int]
     for f in entry.files:
         p = f.path
         if p.startswith("file://"):
-            p = unquote(urlsplit(p).path)
+            p = uri_path(p)
         if not os.path.isabs(p):
             p = os.path.join(entry.workspace or root, p)
         rel = os.path.relpath(_real(p), root)

@@ -16,10 +16,9 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 
 from server import NAME, __version__
-from server.paths import Dirs, dirs
+from server.paths import Dirs, dirs, uri_path
 from server.settings import Loaded, Settings, resolve
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,8 @@ class SteadServer(LanguageServer):
             ws = self.workspace
         except Exception:  # before initialize there is no workspace
             return []
-        folders = [Path(p) for f in ws.folders.values() if (p := to_fs_path(f.uri))]
+        folders = [Path(uri_path(f.uri)) for f in ws.folders.values()
+                   if f.uri.startswith("file:")]
         if folders:
             return folders
         return [Path(ws.root_path)] if ws.root_path else []

@@ -12,8 +12,17 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from platformdirs import PlatformDirs
+
+
+def uri_path(uri: str) -> str:
+    """The local path a file: URI names, percent-decoded (other schemes are kept as they
+    are): every place that turns an editor's URI into a path goes through here."""
+    if uri.startswith("file:"):
+        return unquote(urlsplit(uri).path)
+    return uri
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from server.context.ring import RecentRing
 from server.context.select import Cursor, SearchIndex
 from server.context.types import Candidate, Selection
+from server.paths import uri_path
 
 if TYPE_CHECKING:
     from server.lsp import SteadServer
@@ -24,13 +24,6 @@ log = logging.getLogger(__name__)
 RING = "context.ring"
 #: Questions may wait this long for their slowest source (vector search embeds the query).
 SELECT_DEADLINE_S = 3.0
-
-
-def uri_path(uri: str) -> str:
-    """An absolute path for a file:// URI (other schemes are kept as they are)."""
-    if uri.startswith("file:"):
-        return unquote(urlsplit(uri).path)
-    return uri
 
 
 def ring(ls: SteadServer) -> RecentRing:

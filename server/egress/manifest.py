@@ -16,13 +16,13 @@ import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import attrs
 import cattrs
 from attrs import field, frozen
 
 from server.egress import payload, rules, tokens, urls
+from server.paths import uri_path
 from server.redact import Placeholders, redact
 from server.settings import Settings
 
@@ -126,7 +126,7 @@ def digest(manifest: Manifest) -> str:
 # -- items ------------------------------------------------------------------------------
 def _as_path(raw: str) -> Path:
     if raw.startswith("file:"):
-        return Path(unquote(urlsplit(raw).path))
+        return Path(uri_path(raw))
     return Path(os.path.expanduser(raw))
 
 

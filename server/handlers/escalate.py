@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import attrs
 
 from server import protocol
+from server.paths import uri_path
 
 if TYPE_CHECKING:
     from server.egress.flow import Escalations
@@ -60,10 +60,6 @@ def strict(params: Any, cls: type[T]) -> T:
     return protocol.parse(data, cls)
 
 
-def _uri_path(uri: str) -> Path:
-    return Path(unquote(urlsplit(uri).path)) if uri.startswith("file:") else Path(uri)
-
-
 def _buffer_text(ls: SteadServer, path: Path) -> str | None:
     """The editor's text for a file when it is open (unsaved edits included)."""
     try:
@@ -71,7 +67,7 @@ def _buffer_text(ls: SteadServer, path: Path) -> str | None:
     except Exception:
         return None
     for uri, doc in docs.items():
-        if uri.startswith("file:") and _uri_path(uri) == path:
+        if uri.startswith("file:") and Path(uri_path(uri)) == path:
             return str(doc.source)
     return None
 
@@ -84,13 +80,13 @@ def items_for(ls: SteadServer, p: protocol.EscalatePreviewParams) -> list[Item]:
     out: list[Item] = []
     if p.items:
         for it in p.items:
-            path = _uri_path(it.path) if it.path.startswith("file:") else Path(it.path)
+            path = Path(uri_path(it.path))
             if not path.is_absolute() and roots:
                 path = roots[0] / path
             out.append(Item(it.path, it.start_line, it.end_line, _buffer_text(ls, path)))
         return out
     if p.uri:
-        path = _uri_path(p.uri)
+        path = Path(uri_path(p.uri))
         start, end = 1, 0
         if p.selection is not None:
             s, e = p.selection.start, p.selection.end

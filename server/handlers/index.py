@@ -18,11 +18,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types
 
 from server import protocol
+from server.paths import uri_path
 
 if TYPE_CHECKING:
     from index.api import RefreshStats
@@ -44,9 +44,7 @@ MAINTAIN_CHECK_S = 30.0
 
 
 def _path_of(uri: str) -> Path | None:
-    if not uri.startswith("file:"):
-        return None
-    return Path(unquote(urlsplit(uri).path))
+    return Path(uri_path(uri)) if uri.startswith("file:") else None
 
 
 class IndexManager:
