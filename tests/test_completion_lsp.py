@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -142,18 +143,26 @@ async def test_model_that_never_stops_is_cut_by_the_rules(
     assert item.insert_text.startswith("return a + breturn a + b")
 
 
-async def test_newer_request_cancels_older(
-    start_client: StartClient, workspace: Path, tmp_path: Path
-) -> None:
+async def _endless_xy(start_client: StartClient, workspace: Path, tmp_path: Path, *,
+                     timeout_s: int, n_ctx: int, max_tokens: int) -> tuple[Any, str]:
+    """A server on a model that writes "x y" without end, and an open document."""
     looping = build_tiny_gguf(tmp_path / "loop.gguf", pieces=("x", "▁y"), end="loop")
     client = await start_client(
         init_options={
-            "model": {"path": str(looping), "nThreads": 1, "timeoutS": 30, "nCtx": 2048},
-            "completion": {"maxTokens": 1000, "multiline": "always"},
+            "model": {"path": str(looping), "nThreads": 1, "timeoutS": timeout_s,
+                      "nCtx": n_ctx},
+            "completion": {"maxTokens": max_tokens, "multiline": "always"},
             "index": {"enabled": False},
         }
     )
-    uri = await open_doc(client, workspace, "z = 1\n")
+    return client, await open_doc(client, workspace, "z = 1\n")
+
+
+async def test_newer_request_cancels_older(
+    start_client: StartClient, workspace: Path, tmp_path: Path
+) -> None:
+    client, uri = await _endless_xy(start_client, workspace, tmp_path, timeout_s=30,
+                                    n_ctx=2048, max_tokens=1000)
     first = asyncio.ensure_future(
         client.text_document_inline_completion_async(inline_params(uri, 1, 0))
     )
@@ -198,17 +207,8 @@ async def test_cancel_request_stops_a_running_completion(
     start_client: StartClient, workspace: Path, tmp_path: Path
 ) -> None:
     """`$/cancelRequest` from the client ends generation: nothing of it is shown."""
-    from tests.tinymodel import build_tiny_gguf
-
-    looping = build_tiny_gguf(tmp_path / "loop.gguf", pieces=("x", "▁y"), end="loop")
-    client = await start_client(
-        init_options={
-            "model": {"path": str(looping), "nThreads": 1, "timeoutS": 60, "nCtx": 4096},
-            "completion": {"maxTokens": 2000, "multiline": "always"},
-            "index": {"enabled": False},
-        }
-    )
-    uri = await open_doc(client, workspace, "z = 1\n")
+    client, uri = await _endless_xy(start_client, workspace, tmp_path, timeout_s=60,
+                                    n_ctx=4096, max_tokens=2000)
     pending = asyncio.ensure_future(
         client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, 1, 0), msg_id="cancel-me"

@@ -325,25 +325,33 @@ def _remote_settings(url: str, workspace: Path) -> dict[str, Any]:
     }
 
 
-@pytest.mark.editor
-@pytest.mark.slow
-@requires_editor
-def test_consent_dialog_shows_the_manifest_and_refusing_sends_nothing(
-    vscode_run: VsRun, workspace: Path, xdg: dict[str, str]
-) -> None:
+def _ask_remote(vscode_run: VsRun, workspace: Path, scenario: str, reply: str
+                ) -> tuple[dict[str, Any], list[Any]]:
+    """Run a scenario that asks a remote model (a loopback fake) about a wrong `add`;
+    returns what the scenario saw and the requests that reached the provider."""
     from tests.fake_openai import FakeProvider
 
     _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
-    with FakeProvider(reply="use +") as fake:
+    with FakeProvider(reply=reply) as fake:
         seen = vscode_run(
-            "consent",
+            scenario,
             workspace,
             _remote_settings(fake.url, workspace),
             env={"STEAD_TEST_KEY": ESC_KEY},
             file="calc.py",
             question="why is add wrong?",
         )
-        assert fake.requests == []  # nothing reached the provider
+        return seen, list(fake.requests)
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_consent_dialog_shows_the_manifest_and_refusing_sends_nothing(
+    vscode_run: VsRun, workspace: Path, xdg: dict[str, str]
+) -> None:
+    seen, requests = _ask_remote(vscode_run, workspace, "consent", reply="use +")
+    assert requests == []  # nothing reached the provider
     dialog = seen["dialog"]
     assert dialog["provider"] == "fake" and dialog["model"] == "fake-model"
     assert int(dialog["tokens"]) > 0
@@ -400,20 +408,9 @@ def test_crashing_server_is_restarted_a_bounded_number_of_times(
 def test_approving_sends_once_and_the_answer_shows_with_its_manifest(
     vscode_run: VsRun, workspace: Path, xdg: dict[str, str]
 ) -> None:
-    from tests.fake_openai import FakeProvider
-
-    _source(workspace, text="def add(a, b):\n    return a - b  # wrong\n")
-    with FakeProvider(reply="Use a + b instead.") as fake:
-        seen = vscode_run(
-            "approve",
-            workspace,
-            _remote_settings(fake.url, workspace),
-            env={"STEAD_TEST_KEY": ESC_KEY},
-            file="calc.py",
-            question="why is add wrong?",
-        )
-        assert len(fake.requests) == 1
-        body = fake.requests[0].body.decode()
+    seen, requests = _ask_remote(vscode_run, workspace, "approve", reply="Use a + b instead.")
+    assert len(requests) == 1
+    body = requests[0].body.decode()
     assert "return a - b  # wrong" in body and "why is add wrong?" in body
     assert "Use a + b instead." in seen["answer"]
     assert "fake" in seen["by"] and "remote" in seen["by"]

@@ -112,6 +112,16 @@ async function waitForPid(page, marker, not = []) {
   throw new Error(`no stead server with ${marker} in its command line`);
 }
 
+/** Beside the configured file, ask a remote model the configured question (the consent dialog follows). */
+async function askRemote(page, config) {
+  if (config.file) await openFile(page, config.file);
+  await runCommand(page, 'stead: Ask a Remote Model');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(config.question);
+  await page.keyboard.press('Enter');
+}
+
 export const scenarios = {
   /** The extension activates, starts the real server, and the status bar shows it. */
   async smoke(page, config, log) {
@@ -158,12 +168,7 @@ export const scenarios = {
   async consent(page, config, log) {
     await waitForWorkbench(page, log);
     const status = await waitForServer(page, log);
-    if (config.file) await openFile(page, config.file);
-    await runCommand(page, 'stead: Ask a Remote Model');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(config.question);
-    await page.keyboard.press('Enter');
+    await askRemote(page, config);
     const frame = await webviewFrame(page, '#refuse');
     await frame.locator('.manifest').waitFor({ timeout: 30_000 });
     const dialog = {
@@ -220,12 +225,7 @@ export const scenarios = {
   async approve(page, config, log) {
     await waitForWorkbench(page, log);
     await waitForServer(page, log);
-    if (config.file) await openFile(page, config.file);
-    await runCommand(page, 'stead: Ask a Remote Model');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(config.question);
-    await page.keyboard.press('Enter');
+    await askRemote(page, config);
     const dialog = await webviewFrame(page, '#approve');
     await dialog.locator('.manifest').waitFor({ timeout: 30_000 });
     await dialog.locator('#approve').click();
