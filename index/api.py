@@ -24,6 +24,7 @@ from attrs import field, frozen
 from index import chunking, embed, walk
 from index.fusion import rrf
 from index.plan import plan_refresh
+from index.roles import RoleWeights, classify
 from index.store import CHUNK_ROWS, FILE_KIND, Store, glob_to_like, repr_sql, terms_for
 from server.paths import workspace_key
 from server.settings import IndexSettings
@@ -51,6 +52,8 @@ class Hit:
     text: str
     score: float
     source: str  # "fts" | "vector" | "hybrid" | "symbol"
+    #: What the file is for (`index.roles`): code, test, docs, config or generated.
+    role: str = "code"
 
 
 @frozen
@@ -411,9 +414,15 @@ class WorkspaceIndex:
         return " AND ".join(parts) or None
 
     def search(self, query: str, k: int = 10, *, mode: Mode = "hybrid",
-               path_glob: str | None = None, language: str | None = None) -> list[Hit]:
+               path_glob: str | None = None, language: str | None = None,
+               roles: RoleWeights | None = None) -> list[Hit]:
         """Ranked chunks for a query.  Hybrid (or vector) needs vectors; until they exist
-        the full-text ranking is returned, marked `source="fts"`."""
+        the full-text ranking is returned, marked `source="fts"`.  `roles` multiplies each
+        hit's score by its file's role weight (e.g. tests down for "how does X work")."""
+        if roles:
+            wide = self.search(query, min(200, max(k * 4, 40)), mode=mode,
+                               path_glob=path_glob, language=language)
+            return reweigh(wide, roles)[:k]
         k = max(1, min(int(k), 200))
         where = self._where(path_glob, language)
         text_q = fts_query(query)
@@ -501,11 +510,18 @@ class WorkspaceIndex:
             self._state = "closed"
 
 
+def reweigh(hits: Sequence[Hit], roles: RoleWeights) -> list[Hit]:
+    """Hits re-ranked by rank score times role weight (scores of modes do not compare, so
+    the rank, 1 / (1 + rank), stands in for the score)."""
+    scored = [(roles.get(h.role, 1.0) / (1 + i), i, h) for i, h in enumerate(hits)]
+    return [h for _, _, h in sorted(scored, key=lambda t: (-t[0], t[1]))]
+
+
 def _hit(row: dict[str, Any], score: float, source: str) -> Hit:
     return Hit(path=row["path"], start_line=int(row["start_line"]),
                end_line=int(row["end_line"]), symbol=row["symbol"] or "", kind=row["kind"],
                language=row["language"], text=row["text"], score=round(score, 6),
-               source=source)
+               source=source, role=classify(row["path"]))
 
 
 Prepared = tuple[str, "str | None", int, list[chunking.Chunk], str, list[str]]

@@ -16,6 +16,7 @@ import attrs
 
 from index.api import Hit, Mode, Progress, RefreshStats, WorkspaceIndex, open_index
 from index.fusion import rrf
+from index.roles import RoleWeights
 from server.settings import IndexSettings
 
 _STATE_ORDER = ("scanning", "indexing", "embedding", "optimizing", "ready", "closed")
@@ -104,10 +105,11 @@ class MultiIndex:
 
     # -- search --------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, *, mode: Mode = "hybrid",
-               path_glob: str | None = None, language: str | None = None) -> list[Hit]:
+               path_glob: str | None = None, language: str | None = None,
+               roles: RoleWeights | None = None) -> list[Hit]:
         """Each root's ranking, fused by rank: scores of separate indexes do not compare."""
         lists = [[_absolute(h, ix.root) for h in ix.search(
-            query, k, mode=mode, path_glob=path_glob, language=language)]
+            query, k, mode=mode, path_glob=path_glob, language=language, roles=roles)]
             for ix in self.indexes]
         by_key = {(h.path, h.start_line): h for hits in lists for h in hits}
         fused = rrf([[(h.path, h.start_line) for h in hits] for hits in lists])
