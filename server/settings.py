@@ -67,7 +67,7 @@ class CompletionSettings:
 @frozen
 class ContextSettings:
     #: Tokens of cross-file context (definitions, recent edits, similar code) per completion.
-    completion_budget: int = field(default=256, validator=[ge(0), le(32768)])
+    completion_budget: int = field(default=1024, validator=[ge(0), le(32768)])
     #: Tokens of context given to chat answers.
     chat_budget: int = field(default=1200, validator=[ge(0), le(131072)])
     #: A context source slower than this is skipped, never waited for.

@@ -8,10 +8,11 @@ from pathlib import Path
 import attrs
 import pytest
 
+from server.backends.base import FimContext, FimFile
 from server.backends.gpt4all_backend import Gpt4AllBackend
 from server.completion.budget import clip_prefix, clip_suffix
 from server.completion.cache import CompletionCache
-from server.completion.engine import Engine, Inflight
+from server.completion.engine import Engine, Inflight, context_budget
 from server.completion.postprocess import (
     block_end,
     indent_to_strip,
@@ -19,7 +20,7 @@ from server.completion.postprocess import (
     postprocess,
     reindent,
 )
-from server.completion.prompt import comment_prefix, render_snippets
+from server.completion.prompt import fim_context, fit_snippets
 from server.completion.types import CompletionRequest, Snippet
 from server.settings import Settings
 
@@ -139,25 +140,60 @@ def test_indent_to_strip_and_block_end() -> None:
     assert block_end("a\nb\n", "") == len("a\nb\n")
 
 
-@pytest.mark.parametrize(
-    ("path", "lang", "comment"),
-    [("a.py", "", "#"), ("a.ts", "", "//"), ("q.sql", "", "--"), ("x", "python", "#"),
-     ("Makefile", "", "#"), ("a.rs", "rust", "//")],
-)
-def test_comment_prefix(path: str, lang: str, comment: str) -> None:
-    assert comment_prefix(path, lang) == comment
-
-
-def test_render_snippets_within_budget() -> None:
+def test_fit_snippets_cuts_a_long_one_to_its_head() -> None:
     snippets = [
-        Snippet("util.py", 1, 2, "def helper():\n    return 1", "definition"),
-        Snippet("big.py", 1, 99, "x " * 500, "similar"),  # over budget: skipped
-        Snippet("c.py", 5, 5, "C = 3", "recent"),
+        Snippet("util.py", 1, 2, "def helper():\n    return 1\n", "definition"),
+        Snippet("big.py", 1, 40, "".join(f"line {i} a b c\n" for i in range(40)), "similar"),
+        Snippet("c.py", 5, 5, "C = 3\n", "recent"),  # nothing left for it
     ]
-    out = render_snippets(snippets, 20, words, "#")
-    assert out == (
-        "# util.py:1-2\n# def helper():\n#     return 1\n# c.py:5-5\n# C = 3\n"
-    )
+    out = fit_snippets(snippets, 34, words)
+    assert [(s.path, s.start_line, s.end_line) for s in out] == [
+        ("util.py", 1, 2), ("big.py", 1, 6),
+    ]
+    assert out[1].text == "".join(f"line {i} a b c\n" for i in range(6))
+    # too little room for a useful head: skipped, and a smaller one after it still fits
+    out = fit_snippets(snippets, 10, words)
+    assert [s.path for s in out] == ["util.py", "c.py"]
+
+
+@pytest.mark.parametrize(
+    ("snippets", "files"),
+    [
+        ([], None),
+        (  # files keep ranked order; parts of one file merge in line order
+            [Snippet("/r/pkg/b.py", 10, 11, "def b():\n    pass\n", "def"),
+             Snippet("/r/a.py", 1, 1, "A = 1\n", "recent"),
+             Snippet("/r/pkg/b.py", 1, 2, "import os\nX = 2", "similar")],
+            (FimFile("pkg/b.py", "import os\nX = 2\n\ndef b():\n    pass\n"),
+             FimFile("a.py", "A = 1\n")),
+        ),
+        (  # overlapping parts: the new lines only; a part inside another: once
+            [Snippet("/r/a.py", 1, 3, "1\n2\n3\n", "def"),
+             Snippet("/r/a.py", 3, 4, "3\n4\n", "similar"),
+             Snippet("/r/a.py", 2, 2, "2\n", "recent")],
+            (FimFile("a.py", "1\n2\n3\n4\n"),),
+        ),
+        (  # outside the root: the absolute path
+            [Snippet("/elsewhere/z.py", 1, 1, "Z = 1\n", "def")],
+            (FimFile("/elsewhere/z.py", "Z = 1\n"),),
+        ),
+    ],
+)
+def test_fim_context(snippets: list[Snippet], files: tuple[FimFile, ...] | None) -> None:
+    ctx = fim_context(snippets, path="/r/main.py", root="/r", budget=100, count=words)
+    if files is None:
+        assert ctx is None
+    else:
+        assert ctx == FimContext("r", "main.py", files)
+
+
+def test_context_budget_is_bounded_by_the_window() -> None:
+    s = Settings()
+    assert context_budget(s, 4096) == s.context.completion_budget >= 1024
+    cs = s.completion
+    room = 2048 - cs.prefix_tokens - cs.suffix_tokens - cs.max_tokens - 64
+    assert context_budget(s, 2048) == min(room, s.context.completion_budget)
+    assert context_budget(s, 256) == 0
 
 
 def test_cache_lru_and_typed_ahead() -> None:
@@ -215,12 +251,19 @@ def test_engine_with_snippets_and_disabled(
 ) -> None:
     engine, _ = engine_and_backend
     s = Settings()
+    # a 512-token window: smaller prefix and suffix budgets leave room for context
+    s = attrs.evolve(s, completion=attrs.evolve(
+        s.completion, prefix_tokens=128, suffix_tokens=32, max_tokens=16))
     req = CompletionRequest(
-        "y = ", "\n", "m.py", "python", (Snippet("lib.py", 3, 3, "def helper(): ...", "def"),)
+        "y = ", "\n", "/w/m.py", "python",
+        (Snippet("/w/lib.py", 3, 3, "def helper(): ...", "def"),), root="/w",
     )
     result = engine.complete(req, s)
     assert result.text == DEFAULT_OUTPUT
-    assert result.prompt.startswith("# lib.py:3-3\n# def helper(): ...\ny = ")
+    # the plain family: the context file under a path line, then the file being completed
+    assert result.prompt == "# lib.py\ndef helper(): ...\n\n# m.py\ny = "
+    no_room = engine.complete(attrs.evolve(req, prefix="z = "), Settings())
+    assert no_room.prompt == "z = "  # the window is full with the default budgets
     off = attrs.evolve(s, completion=attrs.evolve(s.completion, enabled=False))
     assert engine.complete(req, off).source == "disabled"
 

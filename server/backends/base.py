@@ -34,6 +34,8 @@ class Generation:
     reused_tokens: int = 0
     #: Milliseconds spent reading the prompt, before the first token was sampled.
     prompt_ms: float = 0.0
+    #: The exact text the model was given (special tokens included), for `--explain`.
+    prompt: str = ""
 
 
 @frozen
@@ -44,6 +46,33 @@ class ChatMessage:
 
 class ModelError(Exception):
     """A model that cannot be used; the message names the file (or URL) and the fix."""
+
+
+@frozen
+class FimFile:
+    """A file (or the relevant part of one) the model reads before the file being completed."""
+
+    #: Path relative to the repository root, with forward slashes.
+    path: str
+    text: str
+
+
+@frozen
+class FimContext:
+    """Repository context for a fill-in, passed as data so each family renders it natively.
+
+    Code models are trained on repositories laid out as "repo name, then file after file,
+    each headed by its path" (Qwen2.5-Coder's `<|repo_name|>`/`<|file_sep|>`, StarCoder2's
+    `<repo_name>`/`<file_sep>`, DeepSeek's path lines); the backend turns this into that
+    layout.  `files` come first in the prompt, most stable first, so the evaluated prompt
+    is reused from one keystroke to the next.
+    """
+
+    #: Repository (workspace folder) name.
+    repo: str = ""
+    #: The file being completed, relative to the repository root.
+    path: str = ""
+    files: tuple[FimFile, ...] = ()
 
 
 @frozen
@@ -77,8 +106,10 @@ class Backend(Protocol):
         stop: Sequence[str],
         cancel: threading.Event,
         on_text: OnText | None = None,
+        context: FimContext | None = None,
     ) -> Generation:
-        """Fill in between `prefix` and `suffix` (plain continuation for non-FIM models)."""
+        """Fill in between `prefix` and `suffix` (plain continuation for non-FIM models),
+        with `context` files laid out before them in the model family's own format."""
         ...
 
     def chat(

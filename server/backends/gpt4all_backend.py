@@ -25,10 +25,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from server.backends.base import ChatMessage, Generation, ModelError, ModelInfo, OnText, StopReason
+from server.backends.base import (
+    ChatMessage,
+    FimContext,
+    Generation,
+    ModelError,
+    ModelInfo,
+    OnText,
+    StopReason,
+)
 from server.backends.counting import count_tokens
 from server.backends.tokens import TokenBytes, common_prefix
-from server.models.families import chat_prompt, chat_stops, fim_prompt, fim_stops, markers, sanitize
+from server.models.families import (
+    FIM_FORMATS,
+    chat_prompt,
+    chat_stops,
+    fim_prompt,
+    fim_stops,
+    markers,
+    sanitize,
+    sanitize_context,
+)
 from server.models.gguf_meta import check_runnable, read_meta
 
 log = logging.getLogger(__name__)
@@ -71,6 +88,10 @@ class Gpt4AllBackend:
             stop=fim_stops(fim or detected[0]),
         )
         self._markers = markers(self._info.fim, self._info.chat)
+        fmt = FIM_FORMATS.get(self._info.fim)
+        vocab = set(meta.tokens)
+        #: The vocabulary has the family's repository markers (StarCoder 1 lacks them).
+        self._repo_tokens = bool(fmt and fmt.file_sep in vocab and fmt.repo_name in vocab)
         self._bytes = TokenBytes(meta.tokens, meta.token_types, meta.tokenizer_model, meta.bos_id)
         self._n_threads = n_threads or min(os.cpu_count() or 1, 8)
         self.timeout_s = timeout_s
@@ -159,24 +180,29 @@ class Gpt4AllBackend:
         stop: Sequence[str],
         cancel: threading.Event,
         on_text: OnText | None = None,
+        context: FimContext | None = None,
     ) -> Generation:
-        prompt = fim_prompt(
-            self._info.fim, sanitize(prefix, self._markers), sanitize(suffix, self._markers)
-        )
+        ctx = sanitize_context(context, self._markers)
+        prompt = self.fim_prompt(prefix, suffix, ctx)
         stops = (*self._info.stop, *stop)
         try:
             return self._generate(prompt, max_tokens, stops, cancel, on_text)
         except ContextOverflow:
-            # the estimate was off for this tokenizer: at most one token per byte fits
+            # the estimate was off for this tokenizer: at most one token per byte fits;
+            # the context files go first, the text around the cursor is what matters most
             room = max(16, self.context_length - max_tokens - 16)
             suffix_b = suffix.encode()[: room // 4].decode("utf-8", "ignore")
             left = room - len(suffix_b.encode())
             prefix_b = prefix.encode()[-left:].decode("utf-8", "ignore")
-            prompt = fim_prompt(
-                self._info.fim, sanitize(prefix_b, self._markers),
-                sanitize(suffix_b, self._markers),
-            )
+            prompt = self.fim_prompt(prefix_b, suffix_b, None)
             return self._generate(prompt, max_tokens, stops, cancel, on_text)
+
+    def fim_prompt(self, prefix: str, suffix: str, context: FimContext | None) -> str:
+        """The exact prompt `fim` sends (markers in user text removed)."""
+        return fim_prompt(
+            self._info.fim, sanitize(prefix, self._markers), sanitize(suffix, self._markers),
+            sanitize_context(context, self._markers), repo_tokens=self._repo_tokens,
+        )
 
     def chat(
         self,
@@ -219,8 +245,6 @@ class Gpt4AllBackend:
         on_text: OnText | None,
         timeout_s: float | None = None,
     ) -> Generation:
-        started = time.perf_counter()
-        deadline = started + (timeout_s or self.timeout_s)
         if not prompt:
             # nothing to condition on; llama.cpp would sample from missing logits and crash
             return Generation("", 0, 0, "eos", 0.0)
@@ -228,6 +252,10 @@ class Gpt4AllBackend:
             if cancel.is_set():
                 return Generation("", 0, 0, "cancelled", 0.0)
             model = self._load_locked().model
+            # the deadline is for reading and generating: a cold call may first spend
+            # seconds loading the file, which must not count against it
+            started = time.perf_counter()
+            deadline = started + (timeout_s or self.timeout_s)
             # imported under the lock, once the load has imported gpt4all: a second thread
             # importing a half-initialised gpt4all package fails
             from gpt4all._pyllmodel import PromptCallback, ResponseCallback, llmodel
@@ -351,6 +379,7 @@ class Gpt4AllBackend:
             latency_ms=(now - started) * 1000,
             reused_tokens=keep,
             prompt_ms=(first - started) * 1000,
+            prompt=prompt,
         )
 
     def _forget(self) -> None:

@@ -18,9 +18,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.backends.base import ChatMessage, Generation, ModelError, ModelInfo, OnText, StopReason
+import attrs
+
+from server.backends.base import (
+    ChatMessage,
+    FimContext,
+    Generation,
+    ModelError,
+    ModelInfo,
+    OnText,
+    StopReason,
+)
 from server.backends.counting import count_tokens
-from server.models.families import fim_prompt, fim_stops, markers, sanitize
+from server.models.families import fim_prompt, fim_stops, markers, sanitize, sanitize_context
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +122,21 @@ class OpenAICompatBackend:
         stop: Sequence[str],
         cancel: threading.Event,
         on_text: OnText | None = None,
+        context: FimContext | None = None,
     ) -> Generation:
-        prompt = fim_prompt(
-            self._info.fim, sanitize(prefix, self._markers), sanitize(suffix, self._markers)
-        )
+        prompt = self.fim_prompt(prefix, suffix, context)
         body = {"prompt": prompt, "temperature": 0}
-        return self._run("/completions", body, prompt, max_tokens, (*self._info.stop, *stop),
-                         cancel, on_text)
+        gen = self._run("/completions", body, prompt, max_tokens, (*self._info.stop, *stop),
+                        cancel, on_text)
+        return attrs.evolve(gen, prompt=prompt)
+
+    def fim_prompt(self, prefix: str, suffix: str, context: FimContext | None) -> str:
+        """The same assembled prompt the in-process backend would read (the server is
+        asked for a raw completion of it, so its own template is not applied)."""
+        return fim_prompt(
+            self._info.fim, sanitize(prefix, self._markers), sanitize(suffix, self._markers),
+            sanitize_context(context, self._markers),
+        )
 
     def chat(
         self,

@@ -25,7 +25,7 @@ from server.completion.postprocess import (
     postprocess,
     reindent,
 )
-from server.completion.prompt import comment_prefix, render_snippets
+from server.completion.prompt import fim_context
 from server.completion.types import CompletionRequest, CompletionResult
 
 if TYPE_CHECKING:
@@ -35,6 +35,19 @@ log = logging.getLogger(__name__)
 
 #: Called after each model completion with (request, result): history recording hooks here.
 Recorder = Callable[[CompletionRequest, CompletionResult], None]
+
+
+#: Tokens kept free in the context window besides the prompt parts and the answer
+#: (markers, path lines, the tokenizer estimate's error).
+CONTEXT_MARGIN = 64
+
+
+def context_budget(settings: Settings, context_length: int) -> int:
+    """Tokens of repository context for one completion: the setting, bounded by what the
+    model's window leaves after the prefix, suffix and answer budgets."""
+    cs = settings.completion
+    room = context_length - cs.prefix_tokens - cs.suffix_tokens - cs.max_tokens - CONTEXT_MARGIN
+    return max(0, min(settings.context.completion_budget, room))
 
 
 class Inflight:
@@ -103,13 +116,11 @@ class Engine:
         count = backend.count_tokens
         prefix = clip_prefix(req.prefix, cs.prefix_tokens, count)
         suffix = clip_suffix(req.suffix, cs.suffix_tokens, count)
-        context = ""
-        if req.snippets and settings.context.completion_budget:
-            context = render_snippets(
-                req.snippets, settings.context.completion_budget, count,
-                comment_prefix(req.path, req.language_id),
-            )
-        key = prompt_key(model, context, prefix, suffix, str(multiline), str(cs.max_tokens))
+        context = fim_context(
+            req.snippets, path=req.path, root=req.root, count=count,
+            budget=context_budget(settings, backend.context_length),
+        ) if req.snippets else None
+        key = prompt_key(model, repr(context), prefix, suffix, str(multiline), str(cs.max_tokens))
         cached = self.cache.get(key)
         if cached is not None:
             self.cache.shown(model, req.prefix, req.suffix, cached)
@@ -133,12 +144,12 @@ class Engine:
             return block_end(so_far, req.prefix) >= len(so_far.rstrip(" \t"))
 
         indent = indent_to_strip(prefix) if multiline else ""
-        prompt_prefix = context + prefix[: len(prefix) - len(indent)]
+        prompt_prefix = prefix[: len(prefix) - len(indent)]
         gen_started = time.perf_counter()
         try:
             gen: Generation = backend.fim(
                 prompt_prefix, suffix, max_tokens=cs.max_tokens, stop=(), cancel=cancel,
-                on_text=on_text,
+                on_text=on_text, context=context,
             )
         except ModelError as exc:
             log.warning("completion failed: %s", exc)
@@ -163,7 +174,7 @@ class Engine:
             overhead_ms=total_ms - model_ms,
             stop_reason=gen.stop_reason,
             model=model,
-            prompt=prompt_prefix + "<CURSOR>" + suffix,
+            prompt=gen.prompt or prompt_prefix + "<CURSOR>" + suffix,
         )
         for record in list(self.recorders):
             try:

@@ -29,6 +29,9 @@ class CompletionRequest:
     snippets: Sequence[Snippet] = ()
     #: The document's URI (LSP) or "" (CLI): in-flight requests are tracked per document.
     uri: str = ""
+    #: The workspace folder holding `path` ("" when unknown): context file paths are shown
+    #: to the model relative to it, and its name is the repository name.
+    root: str = ""
 
 
 Source = Literal["model", "cache", "typed", "empty", "error", "disabled"]

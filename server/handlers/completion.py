@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -191,14 +192,24 @@ async def _complete(
             snippets = list(await provider(ls, uri, prefix, suffix))
         except Exception:
             log.debug("snippet provider failed", exc_info=True)
+    path = doc.path or uri
     req = CompletionRequest(
-        prefix=prefix, suffix=suffix, path=doc.path or uri, uri=uri,
-        language_id=doc.language_id or "", snippets=tuple(snippets),
+        prefix=prefix, suffix=suffix, path=path, uri=uri,
+        language_id=doc.language_id or "", snippets=tuple(snippets), root=_root_of(ls, path),
     )
     engine = await ls.off_loop(engine_for, ls)
     if event.is_set():
         return None
     return await ls.off_loop(engine.complete, req, ls.settings, event)
+
+
+def _root_of(ls: SteadServer, path: str) -> str:
+    """The workspace folder holding `path` (the first one when none does)."""
+    roots = ls.roots
+    for root in roots:
+        if Path(path).is_relative_to(root):
+            return str(root)
+    return str(roots[0]) if roots else ""
 
 
 def _feedback(ls: SteadServer, kind: str, params: Any) -> None:

@@ -9,9 +9,12 @@ steer the model.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from pathlib import PurePath
 from typing import Protocol
 
 from attrs import frozen
+
+from server.backends.base import FimContext, FimFile
 
 
 @frozen
@@ -22,6 +25,10 @@ class FimFormat:
     middle: str
     #: Strings (special tokens) that end a fill-in: end of text, file separators, markers.
     stop: tuple[str, ...]
+    #: Repository-level markers the family was trained with ("" when it has none): context
+    #: files are then laid out as `repo_name NAME file_sep PATH\nTEXT ...`.
+    repo_name: str = ""
+    file_sep: str = ""
 
 
 FIM_FORMATS: dict[str, FimFormat] = {
@@ -32,6 +39,8 @@ FIM_FORMATS: dict[str, FimFormat] = {
         "<|fim_middle|>",
         ("<|endoftext|>", "<|file_sep|>", "<|fim_pad|>", "<|im_end|>", "<|repo_name|>",
          "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+        "<|repo_name|>",
+        "<|file_sep|>",
     ),
     "starcoder": FimFormat(
         "starcoder",
@@ -40,6 +49,8 @@ FIM_FORMATS: dict[str, FimFormat] = {
         "<fim_middle>",
         ("<|endoftext|>", "<file_sep>", "<fim_pad>", "<fim_prefix>", "<fim_suffix>",
          "<fim_middle>"),
+        "<repo_name>",
+        "<file_sep>",
     ),
     "deepseek": FimFormat(
         "deepseek",
@@ -92,14 +103,91 @@ def sanitize(text: str, marks: Sequence[str]) -> str:
     return text
 
 
-def fim_prompt(fim: str, prefix: str, suffix: str) -> str:
-    """The prompt text for one fill-in; "plain" continues the prefix alone."""
+_HASH = {".py", ".pyi", ".sh", ".rb", ".pl", ".r", ".toml", ".yaml", ".yml", ".cfg", ".ini",
+         ".mk", ".bash", ".zsh", ".ps1", ".nim", ".jl", ".ex", ".exs", ".cmake"}
+_DASH = {".sql", ".lua", ".hs", ".elm", ".ada", ".adb", ".ads"}
+_PERCENT = {".tex", ".erl", ".m"}
+
+
+def comment_leader(path: str) -> str:
+    """The line-comment marker of a file's language (for path header lines)."""
+    p = PurePath(path)
+    suffix, name = p.suffix.lower(), p.name.lower()
+    if suffix in _HASH or name in ("makefile", "dockerfile"):
+        return "#"
+    if suffix in _DASH:
+        return "--"
+    if suffix in _PERCENT:
+        return "%"
+    return "//"
+
+
+def _ends(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def _header_files(ctx: FimContext) -> str:
+    """Files in the layout of repository-level pretraining without markers (DeepSeek-Coder,
+    CodeLlama, plain models): each file headed by a comment line holding its path."""
+    if not ctx.files:
+        return ""
+    out = [f"{comment_leader(f.path)} {f.path}\n{_ends(f.text)}\n" for f in ctx.files]
+    if ctx.path:
+        out.append(f"{comment_leader(ctx.path)} {ctx.path}\n")
+    return "".join(out)
+
+
+def fim_prompt(
+    fim: str,
+    prefix: str,
+    suffix: str,
+    context: FimContext | None = None,
+    *,
+    repo_tokens: bool = True,
+) -> str:
+    """The prompt text for one fill-in, with repository context in the family's format.
+
+    Context files always come before the prefix (and the prefix before the suffix), so a
+    prompt typed one character further shares everything up to the cursor with the last
+    one.  `repo_tokens` False: the vocabulary lacks the family's repository markers (e.g.
+    StarCoder 1), so files get path header lines instead.  Without files, the bare FIM
+    prompt.  "plain" continues the prefix alone.
+    """
     fmt = FIM_FORMATS.get(fim)
+    ctx = context if context is not None and context.files else None
     if fmt is None:
-        return prefix
+        return (_header_files(ctx) if ctx else "") + prefix
+    if ctx is not None and fmt.repo_name and fmt.file_sep and repo_tokens:
+        sep = fmt.file_sep
+        if fim == "qwen":
+            # Qwen2.5-Coder: <|repo_name|>R\n<|file_sep|>P\nTEXT\n...<|file_sep|>CUR\n<|fim_prefix|>
+            head = f"{fmt.repo_name}{ctx.repo or 'repo'}\n"
+            head += "".join(f"{sep}{f.path}\n{_ends(f.text)}" for f in ctx.files)
+            head += f"{sep}{ctx.path or 'current'}\n"
+            return f"{head}{fmt.prefix}{prefix}{fmt.suffix}{suffix}{fmt.middle}"
+        # StarCoder2: <repo_name>R<file_sep>P\nTEXT<file_sep><fim_prefix>CUR\nPREFIX...
+        head = f"{fmt.repo_name}{ctx.repo or 'repo'}"
+        head += "".join(f"{sep}{f.path}\n{_ends(f.text)}" for f in ctx.files)
+        cur = f"{ctx.path}\n" if ctx.path else ""
+        return f"{head}{sep}{fmt.prefix}{cur}{prefix}{fmt.suffix}{suffix}{fmt.middle}"
+    files = _header_files(ctx) if ctx else ""
     if fim == "codellama":
-        return f"{fmt.prefix} {prefix}{fmt.suffix}{suffix}{fmt.middle}"
-    return f"{fmt.prefix}{prefix}{fmt.suffix}{suffix}{fmt.middle}"
+        return f"{fmt.prefix} {files}{prefix}{fmt.suffix}{suffix}{fmt.middle}"
+    return f"{fmt.prefix}{files}{prefix}{fmt.suffix}{suffix}{fmt.middle}"
+
+
+def sanitize_context(ctx: FimContext | None, marks: Sequence[str]) -> FimContext | None:
+    """`sanitize` applied to every string of a FimContext."""
+    if ctx is None:
+        return None
+    return FimContext(
+        sanitize(ctx.repo, marks).replace("\n", " "),
+        sanitize(ctx.path, marks).replace("\n", " "),
+        tuple(
+            FimFile(sanitize(f.path, marks).replace("\n", " "), sanitize(f.text, marks))
+            for f in ctx.files
+        ),
+    )
 
 
 def fim_stops(fim: str) -> tuple[str, ...]:

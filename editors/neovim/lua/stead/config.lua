@@ -32,7 +32,7 @@ M.server_defaults = {
     cache_size = 256,
   },
   context = {
-    completion_budget = 256,
+    completion_budget = 1024,
     chat_budget = 1200,
     deadline_ms = 100,
     recent_chunks = 16,
