@@ -145,6 +145,7 @@ class WorkspaceIndex:
                 before = self.store.embedded
                 stats = self._refresh(paths, progress or (lambda d, t, m: None),
                                       embed_vectors)
+                self._update_counts()  # full-text search works from here: say so
                 inline = self.store.embedded - before
                 n = 0
                 # small refreshes embedded their chunks in their commits; large ones (and

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import platform
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,8 +129,82 @@ def package_checks(found: dict[str, str]) -> list[Check]:
     return checks
 
 
+#: The model a new install should add: the code model `stead models install` fetches.
+RECOMMENDED_MODEL = "qwen2.5-coder-0.5b"
+GGUF_MAGIC = b"GGUF"
+
+
+def model_fix(name: str = "") -> str:
+    """The one command that gets a usable model, the same wording in every message."""
+    from server.models import registry
+
+    if name and name in registry.KNOWN:
+        return f"stead models install {name}"
+    return (f"stead models install {RECOMMENDED_MODEL} (or `stead models list`, then "
+            "`stead models use NAME`, or set model.path to a GGUF file)")
+
+
+def model_file_check(settings: Settings, dirs: Dirs, *, digest: bool = False) -> Check:
+    """Whether the configured model file is where the settings say, whole and unchanged,
+    without loading it: cheap enough for every status poll (size and the GGUF magic), and
+    with `digest` the sha256 recorded in models.json as well (seconds: doctor only).
+
+    Loading proves more but costs a second or more and memory; this catches the usual
+    first-run failures (never installed, a package uninstalled, a half-copied file).
+    """
+    from server.models import registry
+    from server.models.store import embedded_default_source, installed, sha256_file
+
+    name = "configured model file"
+    m = settings.model
+    if m.backend == "openai-compatible":
+        return Check(name, True, f"served by the local server at {m.url}", required=False)
+    expected_size: int | None = None
+    expected_sha = ""
+    if m.path:
+        path = Path(m.path).expanduser()
+        label = str(path)
+        fix = f"set model.path to a GGUF file that exists, or clear it and run `{model_fix()}`"
+    else:
+        try:
+            entry = installed(dirs).get(m.name)
+        except Exception as exc:  # an unreadable models.json
+            return Check(name, False, f"{dirs.models / 'models.json'}: {exc}",
+                         model_fix(m.name))
+        fix = model_fix(m.name)
+        if entry is None:
+            if m.name == registry.DEFAULT and embedded_default_source() is not None:
+                return Check(name, True, f"{m.name}: available from its package; "
+                             "installed on first use")
+            return Check(name, False, f"{m.name}: not installed", fix)
+        path = Path(entry.path)
+        label = f"{m.name} ({path})"
+        expected_size, expected_sha = entry.size, entry.sha256
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            magic = f.read(4)
+    except FileNotFoundError:
+        return Check(name, False, f"{label}: file not found", fix)
+    except OSError as exc:
+        return Check(name, False, f"{label}: {exc.strerror or exc}", fix)
+    if magic != GGUF_MAGIC:
+        return Check(name, False, f"{label}: not a GGUF file", fix)
+    if expected_size is not None and size != expected_size:
+        return Check(name, False, f"{label}: {size:,} bytes, expected {expected_size:,} "
+                     "(a partial or damaged copy)", fix)
+    if digest and expected_sha:
+        actual = sha256_file(path)
+        if actual != expected_sha:
+            return Check(name, False, f"{label}: sha256 {actual[:12]}… does not match the "
+                         f"recorded {expected_sha[:12]}…", fix)
+        return Check(name, True, f"{label}: {size:,} bytes, sha256 matches")
+    return Check(name, True, f"{label}: {size:,} bytes")
+
+
 def model_checks(settings: Settings, dirs: Dirs, load: bool) -> list[Check]:
-    """Known and installed models, and whether the configured one resolves and loads."""
+    """Known and installed models, whether the configured one is present and whole, and
+    (unless `load` is false) whether it loads and how long that took."""
     from server.backends.base import ModelError
     from server.models.store import describe
 
@@ -148,25 +223,29 @@ def model_checks(settings: Settings, dirs: Dirs, load: bool) -> list[Check]:
                             required=False))
         return checks
     target = settings.model.path or settings.model.name
-    if not load:
+    present = model_file_check(settings, dirs, digest=True)
+    checks.append(present)
+    if not load or not present.ok:
         return checks
     try:
         from server.backends import make_backend
 
+        started = time.perf_counter()
         backend = make_backend(settings, dirs)
         try:
             load_fn = getattr(backend, "load", None)
             if load_fn is not None:
                 load_fn()
+            ms = (time.perf_counter() - started) * 1000
             info = backend.info
-            detail = f"{target}: loads ({info.name}, fim {info.fim}, chat {info.chat}, " \
-                f"context {info.context_length})"
+            detail = f"{target}: loads in {ms:.0f} ms ({info.name}, fim {info.fim}, " \
+                f"chat {info.chat}, context {info.context_length})"
         finally:
             backend.close()
         checks.append(Check("configured model", True, detail))
     except ModelError as exc:
-        checks.append(Check("configured model", False, str(exc),
-                            "stead models list; stead models use NAME, or set model.path"))
+        named = "" if settings.model.path else settings.model.name
+        checks.append(Check("configured model", False, str(exc), model_fix(named)))
     except Exception as exc:  # a broken file must not crash doctor
         checks.append(Check("configured model", False, f"{target}: {exc}",
                             "check the file with `stead models verify`"))

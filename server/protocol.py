@@ -128,6 +128,12 @@ class StatusResult:
     index: dict[str, Any] = field(factory=dict)
     #: The in-process model is in memory (loaded by a completion or the preload).
     model_loaded: bool = False
+    #: "loaded", "not loaded" (loads on first use) or "error" (see model_error).
+    model_state: str = "not loaded"
+    #: What is wrong with the model (missing, damaged, failed to load), and the command
+    #: that fixes it; empty when nothing is known to be wrong.
+    model_error: str = ""
+    model_fix: str = ""
 
 
 def as_dict(obj: Any) -> Any:

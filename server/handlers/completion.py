@@ -200,7 +200,14 @@ async def _complete(
     engine = await ls.off_loop(engine_for, ls)
     if event.is_set():
         return None
-    return await ls.off_loop(engine.complete, req, ls.settings, event)
+    result = await ls.off_loop(engine.complete, req, ls.settings, event)
+    from server.handlers.lifecycle import model_failed, model_worked
+
+    if result.source == "error" and result.error:
+        model_failed(ls, result.error)  # shown once, and kept for the status
+    elif result.source == "model":
+        model_worked(ls)
+    return result
 
 
 def _root_of(ls: SteadServer, path: str) -> str:

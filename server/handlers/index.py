@@ -43,6 +43,62 @@ PROGRESS_INTERVAL_S = 0.25
 MAINTAIN_CHECK_S = 30.0
 
 
+#: Index states that mean work under way.
+BUSY = ("starting", "scanning", "indexing", "embedding", "optimizing")
+
+
+def search_ready(st: dict[str, Any]) -> str:
+    """Which search answers right now: "hybrid", "full text" or "" (nothing indexed yet).
+
+    Full-text search works as soon as a file's chunks are written, long before vectors.
+    """
+    if st.get("state") in ("error", "disabled", "off", "no workspace", "closed"):
+        return ""
+    if not st.get("chunks"):
+        return ""
+    return "hybrid" if st.get("search") == "hybrid" else "full text"
+
+
+def index_summary(st: dict[str, Any]) -> str:
+    """One line a status bar or statusline can show: what is searchable, what is under way,
+    how far along and how long it should take."""
+    state = str(st.get("state", ""))
+    if state == "error":
+        return f"index error: {st.get('error') or 'see the log'}"
+    if state in ("disabled", "off", "no workspace", "closed", ""):
+        return {"disabled": "index disabled", "no workspace": "no workspace folder"}.get(
+            state, "")
+    ready = search_ready(st)
+    head = f"{ready} search ready" if ready else ""
+    done, total = int(st.get("done") or 0), int(st.get("total") or 0)
+    if state in BUSY:
+        what = {"starting": "opening the index", "scanning": "scanning files",
+                "optimizing": "optimizing"}.get(state, "")
+        if state == "indexing":
+            what = f"indexing {done}/{total} files" if total else "indexing"
+        elif state == "embedding":
+            what = f"vectors {done}/{total} chunks" if total else (
+                str(st.get("message") or "preparing vectors"))
+        pct = st.get("percent")
+        if pct is not None and state in ("indexing", "embedding"):
+            what += f" ({pct}%"
+            eta = st.get("eta_s")
+            what += f", ~{_duration(float(eta))} left)" if eta is not None else ")"
+        return f"{head}; {what}" if head else what
+    chunks = int(st.get("chunks") or 0)
+    if not chunks:
+        return "nothing indexed yet"
+    tail = f"{int(st.get('files') or 0):,} files, {chunks:,} chunks"
+    if st.get("embedder_error"):
+        return f"{head} ({tail}; vectors off: {st['embedder_error']})"
+    return f"{head} ({tail})"
+
+
+def _duration(seconds: float) -> str:
+    s = max(1, round(seconds))
+    return f"{s} s" if s < 90 else f"{round(s / 60)} min"
+
+
 def _path_of(uri: str) -> Path | None:
     return Path(uri_path(uri)) if uri.startswith("file:") else None
 
@@ -67,6 +123,8 @@ class IndexManager:
         self._stop = False
         self._generation = 0
         self._shown: set[str] = set()  # notices already shown to the user
+        #: (state, total, started, done then) of the phase under way, for the ETA
+        self._phase: tuple[str, int, float, int] | None = None
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -78,7 +136,27 @@ class IndexManager:
             st = {"state": self.state, "files": 0, "chunks": 0, "vectors": 0}
         if self.error:
             st["error"] = self.error
+        done, total = int(st.get("done") or 0), int(st.get("total") or 0)
+        st["percent"] = int(100 * done / total) if total and st["state"] in BUSY else None
+        st["eta_s"] = self._eta(str(st["state"]), done, total)
+        st["search_ready"] = search_ready(st)
+        st["summary"] = index_summary(st)
         return st
+
+    def _eta(self, state: str, done: int, total: int) -> float | None:
+        """Seconds left in the current phase, from its rate so far (None until known)."""
+        now = time.monotonic()
+        phase = self._phase
+        if state not in BUSY or not total:
+            self._phase = None
+            return None
+        if phase is None or phase[0] != state or phase[1] != total or done < phase[3]:
+            self._phase = (state, total, now, done)
+            return None
+        _, _, t0, done0 = phase
+        if done <= done0 or now - t0 < 1.0:
+            return None
+        return round((now - t0) / (done - done0) * (total - done), 1)
 
     def _publish(self) -> None:
         shared: dict[str, Any] = self.ls.service(STATUS, dict)

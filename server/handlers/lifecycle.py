@@ -11,6 +11,10 @@ from server import __version__, protocol
 from server.settings import to_dict
 
 log = logging.getLogger(__name__)
+#: The last model failure a request met: {"error": str}; cleared by the next success.
+MODEL_ERROR = "model.error"
+#: Model failures already shown to the user (each once per server, not per keystroke).
+MODEL_SHOWN = "model.shown"
 
 if TYPE_CHECKING:
     from server.lsp import SteadServer
@@ -22,6 +26,68 @@ def _section(value: Any) -> Any:
     if isinstance(value, dict) and "stead" in value:
         return value["stead"]
     return value
+
+
+def model_failed(ls: SteadServer, error: str) -> None:
+    """A completion (or any request) could not use the model: keep the error for the
+    status and tell the user once, with the command that fixes it.  Called from any thread.
+    """
+    from server.doctor import model_fix
+
+    failure: dict[str, str] = ls.service(MODEL_ERROR, dict)
+    failure["error"] = error
+    shown: set[str] = ls.service(MODEL_SHOWN, set)
+    if error in shown:
+        return
+    shown.add(error)
+    s = ls.settings.model
+    fix = "" if s.backend != "gpt4all" else model_fix("" if s.path else s.name)
+    message = f"stead: no completions: {error}" + (f" Fix: {fix}" if fix and fix not in error
+                                                   else "")
+    log.warning("%s", message)
+    try:
+        ls.window_show_message(types.ShowMessageParams(types.MessageType.Error, message))
+    except Exception:
+        log.debug("could not show the model failure", exc_info=True)
+
+
+def model_worked(ls: SteadServer) -> None:
+    """A request got text from the model: whatever failed before is fixed."""
+    failure = ls._services.get(MODEL_ERROR)
+    if failure:
+        failure.clear()
+
+
+def model_health(ls: SteadServer) -> dict[str, Any]:
+    """What the status says about the model: loaded or not, and what is wrong with the fix.
+
+    The file is checked without loading it (present, a GGUF, the recorded size), so a
+    missing or half-copied model shows before the first completion; a load or generation
+    failure that a request met is reported as it was.
+    """
+    from server.backends import SERVICE as BACKEND
+    from server.doctor import model_file_check, model_fix
+
+    s = ls.settings.model
+    backend = ls._services.get(BACKEND)
+    loaded = bool(getattr(backend, "loaded", False))
+    error = fix = ""
+    if s.backend == "gpt4all" and not loaded:
+        try:
+            check = model_file_check(ls.settings, ls.dirs)
+        except Exception as exc:  # the status must answer whatever the disk holds
+            check = None
+            error = f"the model could not be checked: {exc}"
+        if check is not None and not check.ok:
+            error, fix = check.detail, check.fix
+    failure = ls._services.get(MODEL_ERROR) or {}
+    if not error and failure.get("error"):
+        error = failure["error"]
+        fix = model_fix("" if s.path or s.backend != "gpt4all" else s.name) \
+            if s.backend == "gpt4all" else f"start the model server at {s.url}"
+    state = "error" if error else ("loaded" if loaded else "not loaded")
+    return {"model_state": state, "model_error": error, "model_fix": fix,
+            "model_loaded": loaded}
 
 
 def register(ls: SteadServer) -> None:
@@ -53,8 +119,6 @@ def register(ls: SteadServer) -> None:
 
     @ls.feature(protocol.STATUS)
     def status(ls: SteadServer, params: Any) -> Any:
-        from server.backends import SERVICE as BACKEND
-
         s = ls.settings
         index_status: dict[str, Any] = ls.service("index.status", dict)
         return protocol.dump(
@@ -65,6 +129,6 @@ def register(ls: SteadServer) -> None:
                 route="remote" if ls.remote_sends else "local",
                 remote_enabled=s.remote.enabled,
                 index=dict(index_status),
-                model_loaded=bool(getattr(ls._services.get(BACKEND), "loaded", False)),
+                **model_health(ls),
             )
         )
