@@ -18,6 +18,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from server import NAME, __version__
+from server.jsonrpc import SteadProtocol
 from server.paths import Dirs, dirs, uri_path
 from server.settings import Loaded, Settings, resolve
 
@@ -27,7 +28,9 @@ T = TypeVar("T")
 
 class SteadServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__(NAME, __version__)
+        super().__init__(NAME, __version__, protocol_cls=SteadProtocol)
+        #: The process's exit status once the transport ended (see `start_io`).
+        self.exit_status = 0
         self.dirs: Dirs = dirs()
         self.loaded: Loaded = Loaded(Settings(), ())
         self.init_options: Any = None
@@ -42,6 +45,10 @@ class SteadServer(LanguageServer):
         self.document_listeners: list[Callable[[str, str, Any], None]] = []
         #: Approved escalations being sent right now (the status bar shows "remote").
         self.remote_sends = 0
+
+    @property
+    def rpc(self) -> SteadProtocol:
+        return self.protocol  # type: ignore[return-value]
 
     @property
     def settings(self) -> Settings:
@@ -94,6 +101,79 @@ class SteadServer(LanguageServer):
                 listener(event, uri, params)
             except Exception:
                 log.exception("document listener failed on %s %s", event, uri)
+
+    # -- transports: stead's strict reader (server/jsonrpc.py) instead of pygls's ----------
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve on stdio until the input ends, `exit`, or a framing error; sets
+        `exit_status` (0 clean, 1 `exit` without `shutdown`, 2 broken framing)."""
+        import sys
+
+        from pygls.io_ import StdoutWriter
+
+        from server import jsonrpc
+
+        self._stop_event = threading.Event()
+        reader = jsonrpc.StdinReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        self._run_transport(reader)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """One client over TCP (debugging), read with the same strict framing as stdio."""
+        from server import jsonrpc
+
+        async def main() -> None:
+            done = asyncio.get_running_loop().create_future()
+
+            async def connection(reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> None:
+                self.protocol.set_writer(writer)  # type: ignore[arg-type]
+                try:
+                    self.exit_status = await jsonrpc.serve(reader, self.rpc, stop)
+                finally:
+                    if not done.done():
+                        done.set_result(None)
+
+            server = await asyncio.start_server(connection, host, port)
+            log.info("serving on %s:%s", host, port)
+            async with server:
+                await done
+
+        self._stop_event = stop = threading.Event()
+        try:
+            asyncio.run(main())
+        except SystemExit as exc:
+            self.exit_status = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    def _run_transport(self, reader: Any) -> None:
+        from server import jsonrpc
+
+        stop = self._stop_event
+        assert stop is not None
+        try:
+            self.exit_status = asyncio.run(jsonrpc.serve(reader, self.rpc, stop))
+        except BrokenPipeError:
+            log.error("the client closed the connection; shutting down")
+            self.exit_status = 1
+        except SystemExit as exc:  # the `exit` notification
+            self.exit_status = exc.code if isinstance(exc.code, int) else 1
+        except KeyboardInterrupt:
+            self.exit_status = 130
+        finally:
+            stop.set()
+            if self.exit_status == jsonrpc.FRAMING_EXIT and self._thread_pool is not None:
+                # work in flight cannot be answered any more: do not wait for it
+                self._thread_pool.shutdown(wait=False, cancel_futures=True)
+                self._thread_pool = None
+            if self.exit_status == jsonrpc.FRAMING_EXIT:
+                # a worker stuck in a model call must not keep a deaf process alive
+                import os
+
+                watchdog = threading.Timer(10.0, os._exit, (jsonrpc.FRAMING_EXIT,))
+                watchdog.daemon = True
+                watchdog.start()
+            self.shutdown()  # type: ignore[no-untyped-call]
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work (models, embeddings, disk) without freezing the event loop."""

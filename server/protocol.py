@@ -47,6 +47,26 @@ T = TypeVar("T")
 _converter = cattrs.Converter(forbid_extra_keys=False)
 
 
+def _strict(kind: type, accepts: tuple[type, ...]) -> None:
+    """cattrs would turn `["a"]` into the string "['a']" and `True` into 1: refuse instead,
+    so a wrong-typed param is a -32602 and not a silently different request."""
+
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and bool not in accepts:
+            raise TypeError(f"expected {kind.__name__}, got a boolean")
+        if not isinstance(value, accepts):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return kind(value)
+
+    _converter.register_structure_hook(kind, structure)
+
+
+_strict(str, (str,))
+_strict(int, (int,))
+_strict(float, (int, float))
+_strict(bool, (bool,))
+
+
 class InvalidParams(JsonRpcInvalidParams):
     """Raised for params that do not fit a method's type; the server answers -32602."""
 

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     ls = build()
     if args.tcp:
         ls.start_tcp(*args.tcp)
+        return ls.exit_status
     else:
         ls.start_io()
-    return 0
+    return ls.exit_status
