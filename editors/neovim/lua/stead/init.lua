@@ -40,10 +40,11 @@ end
 function M.missing_message(cmd)
   return table.concat({
     ('the server command %q was not found (cmd = %s).'):format(cmd[1], vim.inspect(cmd)),
-    'Install stead so that `stead` is on PATH, e.g. `pipx install stead`',
-    '(or `pip install -e <stead checkout>` in a virtualenv whose bin/ is on PATH),',
-    "or point the plugin at it: require('stead').setup({ cmd = { '/path/to/stead', 'serve' } }).",
-    'Run :checkhealth stead for details.',
+    'stead is installed from its source checkout (it is not on PyPI):',
+    '`python3 -m venv ~/.local/share/stead-venv && ~/.local/share/stead-venv/bin/pip install /path/to/stead`,',
+    'then `stead models install qwen2.5-coder-0.5b`; put that bin/ on PATH',
+    "or point the plugin at it: require('stead').setup({ cmd = { '/path/to/venv/bin/stead', 'serve' } })",
+    "(or vim.lsp.config('stead', { cmd = { ... } })). Run :checkhealth stead for details.",
   }, ' ')
 end
 
@@ -122,6 +123,15 @@ function M.lsp_config()
       end,
       ['stead/escalate/chunk'] = function(_, params)
         require('stead.escalate').on_chunk(params)
+      end,
+      -- shown as usual; an error (a missing model) also changes what the statusline says
+      ['window/showMessage'] = function(err, result, ctx)
+        local out = vim.lsp.handlers['window/showMessage'](err, result, ctx)
+        local client = vim.lsp.get_client_by_id(ctx.client_id)
+        if client then
+          M.refresh_status(client)
+        end
+        return out
       end,
     },
     on_attach = function(client, bufnr)
@@ -289,12 +299,78 @@ local function refresh_status(client)
     end
   end)
 end
+M.refresh_status = refresh_status
+
+--- Ghost text must not look like typed text.  Neovim draws it with `ComplHint`, linked by
+--- default to `NonText`, which has only a GUI colour: on a terminal without truecolor the
+--- suggestion then looks exactly like code.  `SteadGhostText` (grey, italic, for both GUI
+--- and 256-colour terminals) is linked in only while `ComplHint` is still that default, so a
+--- colorscheme's own choice wins; override `SteadGhostText` to restyle it.
+function M.highlights()
+  local nontext = vim.api.nvim_get_hl(0, { name = 'NonText', link = false })
+  vim.api.nvim_set_hl(0, 'SteadGhostText', {
+    default = true,
+    fg = nontext.fg or 0x808080,
+    ctermfg = nontext.ctermfg or 244,
+    italic = true,
+    cterm = { italic = true },
+  })
+  local hint = vim.api.nvim_get_hl(0, { name = 'ComplHint' })
+  if vim.tbl_isempty(hint) or (hint.link == 'NonText' and vim.tbl_count(hint) == 1) then
+    vim.api.nvim_set_hl(0, 'ComplHint', { link = 'SteadGhostText' })
+  end
+end
+
+--- The statusline follows work-done progress (indexing) however stead was started:
+--- setup() or the plain `vim.lsp.enable('stead')` route (which never calls setup()).
+function M.watch_progress()
+  if M._watching then
+    return
+  end
+  M._watching = true
+  local group = vim.api.nvim_create_augroup('stead.progress', { clear = true })
+  local last = 0
+  vim.api.nvim_create_autocmd('LspProgress', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if not client or client.name ~= M.name then
+        return
+      end
+      local value = ev.data.params.value or {}
+      if value.kind == 'end' then
+        M.progress = nil
+        refresh_status(client)
+      else
+        M.progress = {
+          title = value.title or (M.progress and M.progress.title) or 'stead',
+          message = value.message,
+          percentage = value.percentage,
+        }
+        local now = vim.uv.now()
+        if now - last > 2000 then -- what search works meanwhile, at most every 2 s
+          last = now
+          refresh_status(client)
+        end
+      end
+      vim.cmd.redrawstatus()
+    end,
+  })
+  vim.api.nvim_create_autocmd('ColorScheme', {
+    group = group,
+    callback = function()
+      M.highlights()
+    end,
+  })
+end
 
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 function M.on_attach(client, bufnr)
+  M.watch_progress()
   if not M.status[client.id] then
     M.status[client.id] = {}
+    M.highlights()
     refresh_status(client)
   end
   if not config.options.inline_completion then
@@ -509,32 +585,11 @@ function M.setup(opts)
     )
   end
 
-  local group = vim.api.nvim_create_augroup('stead', { clear = true })
-  vim.api.nvim_create_autocmd('LspProgress', {
-    group = group,
-    callback = function(ev)
-      local client = vim.lsp.get_client_by_id(ev.data.client_id)
-      if not client or client.name ~= M.name then
-        return
-      end
-      local value = ev.data.params.value or {}
-      if value.kind == 'end' then
-        M.progress = nil
-        refresh_status(client)
-      else
-        M.progress = {
-          title = value.title or (M.progress and M.progress.title) or 'stead',
-          message = value.message,
-          percentage = value.percentage,
-        }
-      end
-      vim.cmd.redrawstatus()
-    end,
-  })
+  M.watch_progress()
 end
 
 --- A short text for the statusline: model, route and index progress, e.g.
---- `stead smollm2-135m local Indexing 40%`.
+--- `stead smollm2-135m local Indexing 40%`, or what is wrong: `stead model error`.
 function M.statusline()
   local clients = vim.lsp.get_clients({ name = M.name, bufnr = 0 })
   if #clients == 0 then
@@ -542,18 +597,23 @@ function M.statusline()
   end
   local parts = { 'stead' }
   local status = M.status[clients[1].id] or {}
-  if status.model and status.model ~= '' then
+  if status.model_state == 'error' then
+    parts[#parts + 1] = 'model error (:SteadStatus)'
+  elseif status.model and status.model ~= '' then
     parts[#parts + 1] = vim.fs.basename(status.model)
   end
   if status.route then
     parts[#parts + 1] = status.route
   end
+  local index = type(status.index) == 'table' and status.index or {}
   if M.progress then
     local p = M.progress
     -- (a literal "%": use it as `%{v:lua...}`, whose result is not parsed again)
     parts[#parts + 1] = p.title:gsub('^stead:%s*', '')
       .. (p.percentage and (' %d%%'):format(p.percentage) or '')
       .. (p.message and (' ' .. p.message) or '')
+  elseif index.state == 'error' then
+    parts[#parts + 1] = 'index error'
   end
   return table.concat(parts, ' ')
 end
