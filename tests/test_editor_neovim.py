@@ -217,7 +217,9 @@ def test_missing_server_gives_a_clear_message_with_the_fix(  # type: ignore[no-u
     run = nvim_run("missing", {"file": str(file), "stead": stead}, path_dirs=[str(empty_bin)]).ok()
     errors = [n for n in run.notifications if "not found" in n]
     assert len(errors) == 1, run.notifications  # said once, not once per buffer
-    assert "pipx install stead" in errors[0] and "cmd = {" in errors[0]
+    # the one install path: from the checkout (stead is not on PyPI), then the model
+    assert "pip install /path/to/stead" in errors[0] and "pipx install stead" not in errors[0]
+    assert "stead models install qwen2.5-coder-0.5b" in errors[0] and "cmd = {" in errors[0]
     assert run.data["clients"] == 0
     assert "ERROR" in run.data["health"] and "not found" in run.data["health"]
     # vim.lsp.config('stead', { cmd = {...} }) with the full path then starts it.
