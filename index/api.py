@@ -619,5 +619,10 @@ def _replace(stats: RefreshStats, **changes: Any) -> RefreshStats:
 
 
 def open_index(root: Path, data_dir: Path, settings: IndexSettings) -> WorkspaceIndex:
-    """Open (creating, or rebuilding when unusable) the index of one workspace root."""
-    return WorkspaceIndex(root, data_dir, settings)
+    """Open (creating, or rebuilding when unusable) the index of one workspace root.
+
+    A workspace attached to a shared base index (`stead index --attach`) gets the base
+    plus a local overlay of the files that differ from it."""
+    from index.cluster.attach import attached_index
+
+    return attached_index(root, data_dir, settings) or WorkspaceIndex(root, data_dir, settings)

@@ -27,6 +27,9 @@ MAX_CHARS = 2400
 MIN_CHARS = 500
 #: Line window used for text without a grammar, and for pieces of large definitions.
 WINDOW_LINES = 60
+#: Bumped whenever chunk boundaries, texts or hashes come out differently: a shared base
+#: index (index/cluster) records it, and a client with another chunker refuses the base.
+CHUNKER_VERSION = 1
 
 
 @frozen

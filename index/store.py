@@ -107,6 +107,9 @@ def terms_for(path: str, symbol: str, text: str) -> str:
 
 
 class Store:
+    #: How long superseded table versions survive `optimize` (None: KEEP_VERSIONS).
+    keep_versions: timedelta | None = None
+
     def __init__(self, directory: Path, root: Path, embedder: str, dim: int) -> None:
         check_cpu()
         import lancedb  # heavy: only here
@@ -435,7 +438,7 @@ class Store:
                     self.table.delete(f"kind = '{GONE_KIND}'")
                 changed = self.commits > 0 or gone > 0
                 _scalar_indexes(self.table)
-                self.table.optimize(cleanup_older_than=KEEP_VERSIONS)
+                self.table.optimize(cleanup_older_than=self.keep_versions or KEEP_VERSIONS)
                 self.commits = 0
                 # what this pass superseded goes in a later one (not re-armed by a pass
                 # that only pruned)

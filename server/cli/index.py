@@ -24,6 +24,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-vectors", action="store_true", help="chunks and full-text only")
     p.add_argument("--status", action="store_true", help="print the index's state and exit")
     p.add_argument("--json", action="store_true", help="JSON output")
+    shared = p.add_argument_group("shared base index (object storage; see docs/cluster.md)")
+    shared.add_argument("--publish", metavar="URI",
+                        help="publish PATH's index to URI (s3://bucket/prefix or a directory)")
+    shared.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="where --publish chunks and embeds (ray needs stead[cluster])")
+    shared.add_argument("--address", help="Ray cluster address for --engine ray "
+                        "(default: a private Ray on this machine)")
+    shared.add_argument("--commit", help="commit recorded in the manifest (default: HEAD)")
+    shared.add_argument("--attach", metavar="URI",
+                        help="read the base index at URI, keep only what differs locally")
+    shared.add_argument("--detach", action="store_true", help="stop reading the base index")
     p.set_defaults(run=run_index)
 
     s = sub.add_parser("search", help="search the workspace index")
@@ -89,6 +100,10 @@ def run_index(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"stead: {root} is not a directory", file=sys.stderr)
         return 2
+    if args.publish or args.attach or args.detach:
+        from server.cli.shared_index import run_shared
+
+        return run_shared(args, root, _Bar())
     try:
         ix = _open(root, args.embedder)
     except Exception as exc:  # CPU without AVX2, unwritable data dir...
@@ -128,8 +143,15 @@ def _stats_dict(stats: Any) -> dict[str, Any]:
 
 
 def _status_text(st: dict[str, Any]) -> str:
-    return (f"{st['root']}: {st['files']} files, {st['chunks']} chunks, {st['vectors']} "
+    text = (f"{st['root']}: {st['files']} files, {st['chunks']} chunks, {st['vectors']} "
             f"vectors, embedder {st['embedder']}, search {st['search']}\nindex dir {st['dir']}")
+    base = st.get("base")
+    if base:  # attached to a shared base index
+        text += (f"\nbase {base['uri']} @ {base['commit'] or '?'} ({base['files']} files); "
+                 f"local overlay {st['overlay']['files']} files\negress: {base['egress']}")
+        if base["error"]:
+            text += f"\nbase unavailable: {base['error']}"
+    return text
 
 
 def run_search(args: argparse.Namespace) -> int:
