@@ -195,6 +195,13 @@ def test_stead_complete_explain_prints_the_snippets_and_why(
     assert lines[0].startswith("context: ") and "snippet(s)" in lines[0]
     assert any(line.startswith("  + util/http.py:11-12  import (retry)") for line in lines)
     assert any(line.startswith("  + util/http.py:1-") and "import (HttpClient)" in line for line in lines)
+    # then exactly what the model read: the files in the family's layout (this tiny model
+    # has no FIM markers: path lines, then the code), and the suggestion last
+    assert any(line.startswith("prompt: ") and "tokens read by the model" in line for line in lines)
+    prompt = r.stdout.split("exactly:\n", 1)[1].rsplit("\nsuggestion:\n", 1)[0]
+    assert prompt.startswith("# util/http.py\n")
+    assert "def retry(fn, *args):\n    return fn(*args)\n" in prompt
+    assert prompt.endswith("# main.py\n" + MAIN_PY[: MAIN_PY.index("return") ] )
     assert lines[-1] == "return a + b"  # the suggestion still follows
 
 

@@ -21,7 +21,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-tokens", type=int, help="most tokens to generate")
     p.add_argument("--multiline", choices=("auto", "always", "never"))
     p.add_argument("--json", action="store_true", help="print the result with its figures")
-    p.add_argument("--explain", action="store_true", help="first print the context chosen and why")
+    p.add_argument("--explain", action="store_true",
+                   help="first print the context chosen and why, and the exact prompt")
+    p.add_argument("-C", dest="root", type=Path,
+                   help="workspace root (default: as `stead index`: the enclosing repository)")
     p.set_defaults(run=run)
 
 
@@ -84,15 +87,26 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"stead: {exc}", file=sys.stderr)
         return 1
+    from server.completion.engine import context_budget
     from server.context.completion import cli_context
 
-    snippets, why = cli_context(path, text, line, settings, d)
+    count = backend.count_tokens
+    snippets, why, root = cli_context(
+        path, text, line, settings, d, root=args.root, count=count,
+        budget=context_budget(settings, backend.context_length),
+    )
     if args.explain:
         print("\n".join(why))
     engine = Engine(lambda: backend, cache_size=0)
-    req = CompletionRequest(prefix=prefix, suffix=suffix, path=str(path), snippets=snippets)
+    req = CompletionRequest(prefix=prefix, suffix=suffix, path=str(path.resolve()),
+                            snippets=snippets, root=str(root))
     result = engine.complete(req, settings, threading.Event())
     backend.close()
+    if args.explain and result.prompt:
+        print(f"prompt: {result.prompt_tokens + result.reused_tokens} tokens read by the model "
+              f"({backend.name}), exactly:")
+        print(result.prompt)
+        print("suggestion:")
     if result.error:
         print(f"stead: {result.error}", file=sys.stderr)
         return 1

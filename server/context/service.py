@@ -146,6 +146,7 @@ def completion_context(
     ring_items: list[Candidate],
     index: SearchIndex | None,
     count: Any = None,
+    budget: int | None = None,
 ) -> Selection:
     """Cross-file snippets for a completion at 0-based `line0` of `uri`; blocking.
 
@@ -170,7 +171,7 @@ def completion_context(
         index=index,
         ring=ring_items,
         open_docs=docs,
-        budget=s.context.completion_budget,
+        budget=s.context.completion_budget if budget is None else budget,
         deadline_s=s.context.deadline_ms / 1000,
         count=counter,
     )
@@ -197,9 +198,19 @@ async def completion_snippets(ls: SteadServer, uri: str, prefix: str, suffix: st
     ring_items = ring(ls).candidates()
     index = index_of(ls)
     path = uri_path(uri)
+    # counted and sized as the engine will (the model's tokenizer and window), so every
+    # snippet chosen here reaches the model
+    count, budget = None, None
+    from server.backends import SERVICE as BACKEND
+    from server.completion.engine import context_budget
+
+    backend = ls._services.get(BACKEND)
+    if backend is not None and hasattr(backend, "count_tokens"):
+        count, budget = backend.count_tokens, context_budget(s, backend.context_length)
     sel = await ls.off_loop(
         lambda: completion_context(
-            ls, uri, line0, docs=docs, ring_items=ring_items, index=index
+            ls, uri, line0, docs=docs, ring_items=ring_items, index=index, count=count,
+            budget=budget,
         )
     )
     text = docs.get(path)

@@ -314,12 +314,20 @@ def _py_module_file(module: str, current: Path, roots: Sequence[Path]) -> Path |
     return None
 
 
+#: TypeScript sources are imported by the name of their compiled output ("./x.js").
+_JS_TO_TS = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
+
+
 def _js_module_file(spec: str, current: Path) -> Path | None:
     if not spec.startswith("."):
         return None
     target = (current.parent / spec).resolve()
     if target.is_file():
         return target
+    for ext in _JS_TO_TS.get(target.suffix, ()):
+        cand = target.with_suffix(ext)
+        if cand.is_file():
+            return cand
     for ext in _JS_EXTS:
         cand = target.with_name(target.name + ext)
         if cand.is_file():
@@ -345,14 +353,15 @@ def resolve_imports(path: str, text: str, roots: Sequence[Path]) -> list[Importe
                     continue
                 name = words[0]
                 local = words[2] if len(words) >= 3 and words[1] == "as" else name
+                # `from pkg import submodule` first: a package's __init__ rarely defines it
+                full = f"{module}.{name}" if module.strip(".") else module + name
+                sub = _py_module_file(full, current, roots)
+                if sub is not None:
+                    out.append(Imported(local, "", str(sub)))
+                    continue
                 mod_file = _py_module_file(module, current, roots)
                 if mod_file is not None:
                     out.append(Imported(local, name, str(mod_file)))
-                else:  # `from pkg import submodule`
-                    full = f"{module}.{name}" if module.strip(".") else module + name
-                    sub = _py_module_file(full, current, roots)
-                    if sub is not None:
-                        out.append(Imported(local, "", str(sub)))
         for m in _PY_IMPORT.finditer(text):
             mod_file = _py_module_file(m.group(1), current, roots)
             if mod_file is not None:
@@ -380,6 +389,140 @@ def resolve_imports(path: str, text: str, roots: Sequence[Path]) -> list[Importe
                     continue
                 out.append(Imported(word, "", str(file)))
     return out
+
+
+_GO_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)^\)", re.M | re.S)
+_GO_IMPORT_LINE = re.compile(r'^import\s+(\w+\s+)?"([^"]+)"', re.M)
+_GO_SPEC = re.compile(r'^\s*(\w+\s+|\.\s+)?"([^"]+)"', re.M)
+_GO_PACKAGE = re.compile(r"^package\s+(\w+)", re.M)
+
+
+@functools.lru_cache(maxsize=32)
+def _go_module(directory: str) -> tuple[str, str] | None:
+    """(module path, module root directory) from the nearest go.mod above `directory`."""
+    d = Path(directory)
+    for cand in (d, *d.parents):
+        mod = cand / "go.mod"
+        if mod.is_file():
+            try:
+                m = re.search(r"^module\s+(\S+)", mod.read_text("utf-8"), re.M)
+            except (OSError, UnicodeDecodeError):
+                return None
+            return (m.group(1), str(cand)) if m else None
+    return None
+
+
+def go_package_files(path: str, *, limit: int = 64) -> list[str]:
+    """The other files of a Go file's package (same directory and package clause; test
+    files only for a test file): Go calls them without an import."""
+    current = Path(path)
+    testing = current.name.endswith("_test.go")
+    text = read_text(path) or ""
+    m = _GO_PACKAGE.search(text)
+    package = m.group(1).removesuffix("_test") if m else None
+    out: list[str] = []
+    try:
+        siblings = sorted(current.parent.glob("*.go"))
+    except OSError:
+        return out
+    for sib in siblings:
+        if sib == current or (sib.name.endswith("_test.go") and not testing):
+            continue
+        head = (read_text(str(sib)) or "")[:4000]
+        pm = _GO_PACKAGE.search(head)
+        if package is not None and pm is not None and pm.group(1).removesuffix("_test") != package:
+            continue
+        out.append(str(sib))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def go_imports(path: str, text: str) -> list[Imported]:
+    """Packages of the same Go module that `text` imports: local name -> a directory."""
+    mod = _go_module(str(Path(path).parent))
+    if mod is None:
+        return []
+    module, root = mod
+    specs: list[tuple[str, str]] = []
+    for block in _GO_IMPORT_BLOCK.finditer(text):
+        specs.extend(((a or "").strip(), b) for a, b in _GO_SPEC.findall(block.group(1)))
+    specs.extend(((a or "").strip(), b) for a, b in _GO_IMPORT_LINE.findall(text))
+    out = []
+    for alias, spec in specs:
+        if spec != module and not spec.startswith(module + "/"):
+            continue
+        directory = Path(root, spec[len(module):].lstrip("/"))
+        if not directory.is_dir():
+            continue
+        parts = spec.split("/")
+        name = parts[-1]
+        if re.fullmatch(r"v\d+", name) and len(parts) > 1:
+            name = parts[-2]
+        out.append(Imported(alias if alias and alias not in (".", "_") else name, "",
+                            str(directory)))
+    return out
+
+
+def module_files(imp: Imported) -> list[str]:
+    """The files an import brings in: the module file, or a Go package's files."""
+    if os.path.isdir(imp.file):
+        try:
+            return sorted(str(p) for p in Path(imp.file).glob("*.go")
+                          if not p.name.endswith("_test.go"))[:64]
+        except OSError:
+            return []
+    return [imp.file]
+
+
+_SIG_END = re.compile(r"(:\s*(#.*)?|\{\s*|=>\s*\{?\s*|\)\s*)$")
+_HEADER = re.compile(
+    r"^\s*(?:@|(?:export\s+)?(?:default\s+)?(?:public\s+|private\s+|protected\s+|static\s+|"
+    r"readonly\s+|abstract\s+|override\s+)*(?:async\s+)?(?:def|class|function\*?|func|fn|get|set|"
+    r"constructor)\b|^\s*(?!(?:if|for|while|switch|catch|with|return|else)\b)(?:async\s+)?"
+    r"(?:static\s+|private\s+|public\s+|protected\s+|readonly\s+)*#?[A-Za-z_$][\w$]*\s*"
+    r"\([^)]*\)?\s*(?::[^={]+)?\{\s*$)"
+)
+
+
+def signature(text: str, *, max_lines: int = 6) -> str:
+    """A definition's head: its first lines up to the one that opens the body."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines[:max_lines]):
+        code = line.rstrip()
+        if i > 0 and code.startswith(("@",)):
+            continue
+        if _SIG_END.search(code) and not code.lstrip().startswith("@"):
+            return "".join(lines[: i + 1])
+    return "".join(lines[:1])
+
+
+def outline(text: str, *, max_lines: int = 30) -> str:
+    """A long definition cut to what a caller needs: the whole thing when short, else its
+    signature and the headers of the definitions nested in it (a class's methods) while
+    they fit `max_lines`."""
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= max_lines:
+        return text
+    head = signature(text)
+    out = head.splitlines(keepends=True)
+    start = len(out)
+    base = None
+    i = start
+    while i < len(lines) and len(out) < max_lines:
+        line = lines[i]
+        i += 1
+        if not _HEADER.match(line):
+            continue
+        ind = len(line) - len(line.lstrip())
+        base = ind if base is None else base
+        if ind <= base:  # nested definitions of the first level only, with their signature
+            sig = signature("".join(lines[i - 1 : i + 5])).splitlines(keepends=True)
+            out.extend(sig[: max_lines - len(out)])
+            i += len(sig) - 1
+    if len(out) == start:  # nothing nested: the head of the body
+        return "".join(lines[:max_lines])
+    return "".join(out)
 
 
 def read_text(path: str, limit: int = 2_000_000) -> str | None:
