@@ -103,9 +103,11 @@ def test_package_json_settings_mirror_the_server_settings() -> None:
     assert current["stead.completion.maxTokens"]["default"] == defaults["completion"]["max_tokens"]
     assert current["stead.completion.maxTokens"]["minimum"] == 1
     assert current["stead.model.backend"]["enum"] == ["gpt4all", "openai-compatible"]
-    # Settings that could send data away or run programs cannot come from a workspace.
-    assert current["stead.remote.providers"]["scope"] == "machine"
-    assert current["stead.remote.enabled"]["scope"] == "machine"
+    # Settings that could send data away or run programs cannot come from a workspace; they
+    # are read from User settings, in local and remote windows (code-server) alike.
+    for key in ("stead.remote.providers", "stead.remote.enabled", "stead.model.path",
+                "stead.server.path", "stead.server.pythonPath", "stead.server.args"):
+        assert current[key]["scope"] == "application", key
 
 
 # -- the extension's own checks ------------------------------------------------------------

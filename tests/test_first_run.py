@@ -264,3 +264,37 @@ def test_native_levels() -> None:
         logging.DEBUG
     assert level_for("LLaMA ERROR: The prompt is 240 tokens") == logging.DEBUG
     assert level_for("Traceback (most recent call last):") == logging.WARNING
+
+
+# -- ghost text while the suggest widget is open ----------------------------------------
+
+async def test_inline_completion_continues_the_selected_suggest_item(
+    start_client: StartClient, workspace: Path, tiny_model: Path
+) -> None:
+    client = await start_client(init_options={
+        "model": {"path": str(tiny_model), "nThreads": 1}, "index": {"enabled": False}})
+    text = "def add(a, b):\n    re\n"
+    uri = await open_doc(client, workspace, text)
+    selected = types.SelectedCompletionInfo(
+        range=types.Range(types.Position(1, 4), types.Position(1, 6)), text="return")
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri), position=types.Position(1, 6),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic,
+            selected_completion_info=selected))
+    result = await client.text_document_inline_completion_async(params)
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    assert items, "no ghost text with the suggest widget open"
+    item = items[0]
+    # the editor shows it only when it continues the highlighted item, over the item's range
+    assert isinstance(item.insert_text, str) and item.insert_text.startswith("return")
+    assert len(item.insert_text) > len("return")
+    assert item.range == selected.range
+
+
+def test_inline_items_without_a_selected_item_insert_at_the_cursor() -> None:
+    from server.handlers.completion import inline_items
+
+    pos = types.Position(3, 7)
+    [item] = inline_items("x + 1", pos, None)
+    assert item.insert_text == "x + 1" and item.range == types.Range(pos, pos)

@@ -156,16 +156,21 @@ def _encoding(ls: SteadServer) -> str:
 
 
 async def complete_at(
-    ls: SteadServer, uri: str, position: types.Position
+    ls: SteadServer, uri: str, position: types.Position,
+    selected: types.SelectedCompletionInfo | None = None,
 ) -> CompletionResult | None:
-    """Run the engine for a cursor; None for positions or documents it cannot serve."""
+    """Run the engine for a cursor; None for positions or documents it cannot serve.
+
+    `selected` is the item highlighted in the editor's suggest widget: the text is then
+    completed as if that item were accepted (see `inline_items`).
+    """
     if uri not in ls.workspace.text_documents:
         return None
     # registered before any await, so "newer" means the order requests arrived in
     inflight: Inflight = ls.service(INFLIGHT, _new_inflight)
     event = inflight.start(uri)
     try:
-        return await _complete(ls, uri, position, event)
+        return await _complete(ls, uri, position, event, selected)
     except asyncio.CancelledError:  # $/cancelRequest: stop the model at its next token
         event.set()
         raise
@@ -174,7 +179,8 @@ async def complete_at(
 
 
 async def _complete(
-    ls: SteadServer, uri: str, position: types.Position, event: threading.Event
+    ls: SteadServer, uri: str, position: types.Position, event: threading.Event,
+    selected: types.SelectedCompletionInfo | None = None,
 ) -> CompletionResult | None:
     from server.completion.types import CompletionRequest
 
@@ -183,6 +189,13 @@ async def _complete(
     if split is None:
         return None
     prefix, suffix = split
+    if selected is not None:
+        start, end = selected.range.start, selected.range.end
+        head = cursor_split(doc.source, doc.lines, start.line, start.character, _encoding(ls))
+        tail = cursor_split(doc.source, doc.lines, end.line, end.character, _encoding(ls))
+        if head is None or tail is None:
+            return None
+        prefix, suffix = head[0] + selected.text, tail[1]
     if not prefix.strip() and not suffix.strip():
         return None  # an empty file: nothing to complete from
     snippets: list[Snippet] = []
@@ -285,17 +298,12 @@ def register(ls: SteadServer) -> None:
     async def inline_completion(
         ls: SteadServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
-        result = await complete_at(ls, params.text_document.uri, params.position)
+        selected = params.context.selected_completion_info if params.context else None
+        result = await complete_at(ls, params.text_document.uri, params.position, selected)
         if result is None or not result.text:
             return types.InlineCompletionList(items=[])
-        pos = params.position
-        return types.InlineCompletionList(
-            items=[
-                types.InlineCompletionItem(
-                    insert_text=result.text, range=types.Range(start=pos, end=pos)
-                )
-            ]
-        )
+        return types.InlineCompletionList(items=inline_items(result.text, params.position,
+                                                             selected))
 
     @ls.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -337,6 +345,20 @@ def register(ls: SteadServer) -> None:
     @ls.feature(protocol.COMPLETION_REJECTED)
     def rejected(ls: SteadServer, params: Any) -> None:
         _feedback(ls, "rejected", params)
+
+
+def inline_items(text: str, position: types.Position,
+                 selected: types.SelectedCompletionInfo | None) -> list[
+                     types.InlineCompletionItem]:
+    """The ghost text to send.  While the suggest widget is open, an editor shows inline
+    text only when it continues the highlighted item (VS Code's default, with
+    `editor.quickSuggestions` on, mid-identifier): so the item's text comes first and the
+    range is the item's, and the suggestion reads as "accept this item, then this"."""
+    if selected is None:
+        return [types.InlineCompletionItem(insert_text=text,
+                                           range=types.Range(start=position, end=position))]
+    return [types.InlineCompletionItem(insert_text=selected.text + text,
+                                       range=selected.range)]
 
 
 def _word_before(line: str, character: int) -> str:

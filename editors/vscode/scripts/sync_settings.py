@@ -32,7 +32,9 @@ from server import settings as S  # noqa: E402
 CLIENT_PREFIXES = ("stead.server.", "stead.trace.", "stead.ui.")
 
 #: Settings that can send data off the machine or run programs: a workspace's own
-#: .vscode/settings.json must not be able to set them, only the user.
+#: .vscode/settings.json must not be able to set them, only the user.  "application"
+#: scope: read from User settings only, in local and remote windows alike ("machine"
+#: settings in User settings are ignored in a remote window such as code-server).
 MACHINE_SCOPED = ("stead.remote.", "stead.model.path", "stead.model.url")
 
 
@@ -136,7 +138,7 @@ def server_properties() -> dict[str, Any]:
             out[f"stead.{camel(f.name)}"] = schema
     for key, schema in out.items():
         if key.startswith(MACHINE_SCOPED):
-            schema["scope"] = "machine"
+            schema["scope"] = "application"
     return out
 
 

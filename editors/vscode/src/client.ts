@@ -18,7 +18,8 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { RestartPolicy } from './restart';
-import { acceptedParams, clientSettings, serverCommand, serverSettings, settingsUpdate, type ClientSettings, type JsonObject } from './settings';
+import { pipeStderr, pipeStdout } from './logs';
+import { acceptedParams, clientSettings, serverCommand, serverSettings, settingsUpdate, workspaceCandidates, type ClientSettings, type JsonObject } from './settings';
 import type { ServerState } from './status';
 import { which } from './which';
 
@@ -51,9 +52,16 @@ export function readServerSettings(context: vscode.ExtensionContext): JsonObject
   return serverSettings(declaredKeys(context), (key) => config.inspect(key));
 }
 
+/** Settings that start a program: read from the user's settings only, never a workspace's. */
+const USER_ONLY = new Set(['server.path', 'server.pythonPath', 'server.args']);
+
 export function readClientSettings(): { settings: ClientSettings; problems: string[] } {
   const config = vscode.workspace.getConfiguration('stead');
-  return clientSettings((key) => config.get(key));
+  return clientSettings((key) => {
+    if (!USER_ONLY.has(key)) return config.get(key);
+    const seen = config.inspect(key);
+    return seen?.globalValue ?? seen?.defaultValue;
+  });
 }
 
 export class SteadClient implements vscode.Disposable {
@@ -94,7 +102,10 @@ export class SteadClient implements vscode.Disposable {
     const { settings, problems } = readClientSettings();
     for (const p of problems) void vscode.window.showWarningMessage(p);
     this.policy = new RestartPolicy(settings.maxRestarts);
-    const cmd = serverCommand(settings, (n) => which(n));
+    // a virtualenv inside the workspace is tried when stead is not on PATH, but only in a
+    // trusted workspace: an untrusted one must not get to run a program of its own
+    const folders = vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath) : [];
+    const cmd = serverCommand(settings, (n) => which(n), workspaceCandidates(folders, process.platform === 'win32'));
     if (!cmd.ok) {
       this.setState('failed', cmd.message);
       this.output.appendLine(`${cmd.message} ${cmd.fix}`);
@@ -103,7 +114,7 @@ export class SteadClient implements vscode.Disposable {
       });
       return false;
     }
-    this.output.appendLine(`starting ${cmd.command} ${cmd.args.join(' ')}`);
+    this.output.appendLine(`starting ${cmd.description}: ${cmd.command} ${cmd.args.join(' ')}`);
     const serverOptions: ServerOptions = {
       command: cmd.command,
       args: cmd.args,
@@ -117,6 +128,8 @@ export class SteadClient implements vscode.Disposable {
       initializationOptions: initial,
       outputChannel: this.output,
       traceOutputChannel: this.trace,
+      // the server's log lines keep their own level (not every stderr line is an error)
+      stdioOptions: { stdout: pipeStdout, stderr: pipeStderr },
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       middleware: {
         // Ghost text is the main surface; the same suggestion in the suggest popup is

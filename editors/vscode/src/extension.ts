@@ -13,6 +13,7 @@ import { planSend } from './consent';
 import { askConsent } from './consentPanel';
 import { auditMessage, historyMarkdown, historyRow } from './history';
 import { normalizeManifest } from './manifest';
+import { TraceChannel } from './logs';
 import { isClientKey } from './settings';
 import { statusView } from './status';
 
@@ -20,7 +21,8 @@ let steadClient: SteadClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<{ client: () => SteadClient | undefined }> {
   const output = vscode.window.createOutputChannel('stead', { log: true });
-  const trace = vscode.window.createOutputChannel('stead (LSP trace)', { log: true });
+  // `stead.trace.server` alone turns the LSP trace on (see TraceChannel)
+  const trace = new TraceChannel(vscode.window.createOutputChannel('stead (LSP trace)'));
   const sc = new SteadClient(context, output, trace);
   steadClient = sc;
   context.subscriptions.push(output, trace, sc);
@@ -188,8 +190,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
 
   command('stead.status', async () => {
     const view = statusView(sc.state, lastStatus, sc.detail);
+    const fix = lastStatus?.['model_state'] === 'error' && typeof lastStatus['model_fix'] === 'string' ? lastStatus['model_fix'] : '';
     const pick = await vscode.window.showQuickPick(
       [
+        ...(fix ? [{ label: `$(terminal) Fix the model: ${fix}`, id: 'stead.fixModel' }] : []),
         { label: '$(comment-discussion) Open Chat', id: 'stead.chat' },
         { label: '$(search) Search the Workspace Index', id: 'stead.search' },
         { label: '$(database) Index the Workspace', id: 'stead.index' },
@@ -200,13 +204,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ clie
       ],
       { title: view.tooltip.split('\n').join(' — ') },
     );
-    if (pick) await vscode.commands.executeCommand(pick.id);
+    if (pick?.id === 'stead.fixModel') {
+      // typed into a terminal, not run: the user sees the command and presses Enter
+      const terminal = vscode.window.createTerminal('stead');
+      terminal.show();
+      terminal.sendText(fix, false);
+    } else if (pick) {
+      await vscode.commands.executeCommand(pick.id);
+    }
   });
 
   command('stead.restart', async () => {
     await sc.restart();
   });
   command('stead.showLog', () => output.show());
+  command('stead.showTrace', () => trace.show());
 
   // Attached to every inline suggestion by the client middleware: accepting one is recorded.
   command('stead.completion.accepted', (params: unknown) => {

@@ -181,15 +181,38 @@ export type ServerCommand =
   | { ok: true; command: string; args: string[]; description: string }
   | { ok: false; message: string; fix: string };
 
+/** The one install path (stead is installed from its source checkout; it is not on PyPI). */
 export const INSTALL_FIX =
-  'Install it with `pipx install stead` (or `pip install stead` in the Python you use), ' +
-  'or set `stead.server.path` to the `stead` executable or `stead.server.pythonPath` to a Python that has it.';
+  'Install it from a stead checkout: `python3 -m venv ~/.local/share/stead-venv && ' +
+  '~/.local/share/stead-venv/bin/pip install /path/to/stead`, then ' +
+  '`~/.local/share/stead-venv/bin/stead models install qwen2.5-coder-0.5b`. ' +
+  'Then set `stead.server.path` (User settings) to that `bin/stead`, or `stead.server.pythonPath` to its Python.';
+
+/** Where a virtualenv's stead lives inside a workspace folder (tried when it is not on PATH). */
+export const WORKSPACE_VENVS = ['.venv', 'venv', 'env'];
+
+/** `<folder>/<venv>/bin/stead` for each workspace folder (POSIX; Scripts\stead.exe on Windows). */
+export function workspaceCandidates(folders: string[], windows = false): string[] {
+  const out: string[] = [];
+  for (const folder of folders) {
+    for (const venv of WORKSPACE_VENVS) {
+      out.push(windows ? `${folder}\\${venv}\\Scripts\\stead.exe` : `${folder}/${venv}/bin/stead`);
+    }
+  }
+  return out;
+}
 
 /**
  * Decide the server command. `which(name)` finds an executable on PATH (or checks a path);
- * it returns the resolved path or undefined.
+ * it returns the resolved path or undefined. `fallbacks` are paths tried, in order, when
+ * `stead` is not on PATH: an editor started from a desktop or a browser (code-server) often
+ * has a PATH without the user's virtualenv, while the workspace has one.
  */
-export function serverCommand(s: ClientSettings, which: (nameOrPath: string) => string | undefined): ServerCommand {
+export function serverCommand(
+  s: ClientSettings,
+  which: (nameOrPath: string) => string | undefined,
+  fallbacks: string[] = [],
+): ServerCommand {
   const serveArgs = [...s.serverArgs, 'serve'];
   if (s.serverPath) {
     const found = which(s.serverPath);
@@ -206,10 +229,17 @@ export function serverCommand(s: ClientSettings, which: (nameOrPath: string) => 
     return { ok: true, command: found, args: ['-m', 'server', ...serveArgs], description: `${found} -m server` };
   }
   const found = which('stead');
-  if (!found) {
-    return { ok: false, message: 'stead: the `stead` command was not found on PATH.', fix: INSTALL_FIX };
+  if (found) return { ok: true, command: found, args: serveArgs, description: found };
+  for (const candidate of fallbacks) {
+    const hit = which(candidate);
+    if (hit) return { ok: true, command: hit, args: serveArgs, description: `${hit} (not on PATH; found in the workspace)` };
   }
-  return { ok: true, command: found, args: serveArgs, description: found };
+  const tried = fallbacks.length ? ` nor at ${fallbacks.join(', ')}` : '';
+  return {
+    ok: false,
+    message: `stead: the \`stead\` command was not found on the editor's PATH${tried}, and \`stead.server.path\` is not set.`,
+    fix: INSTALL_FIX,
+  };
 }
 
 /** Params of `stead/completion/accepted` (server's CompletionFeedback). */

@@ -32,7 +32,9 @@ export function indexPhrase(index: Raw): { text: string; busy: boolean } {
     : done !== undefined && total ? Math.min(100, Math.floor((100 * done) / total)) : undefined;
   if (BUSY.includes(state)) {
     const verb = state === 'running' || state === 'building' || state === 'refreshing' ? 'indexing' : state;
-    return { text: pct !== undefined ? `${verb} ${pct}%` : verb, busy: true };
+    // full-text search works long before the vectors are in: say so
+    const ready = index['search_ready'] === 'full text' ? ' (search ready)' : '';
+    return { text: (pct !== undefined ? `${verb} ${pct}%` : verb) + ready, busy: true };
   }
   if (state === 'error' || state === 'failed') return { text: 'index error', busy: false };
   if (state === 'disabled' || state === 'off' || state === 'no workspace' || state === 'closed') return { text: '', busy: false };
@@ -54,24 +56,28 @@ export function statusView(state: ServerState, status: Raw | undefined, detail =
   const model = shortModel(typeof status['model'] === 'string' ? (status['model'] as string) : '?');
   const route = typeof status['route'] === 'string' ? (status['route'] as string) : 'local';
   const index = indexPhrase((status['index'] as Raw | undefined) ?? {});
-  const icon = index.busy ? '$(sync~spin)' : route === 'local' ? '$(shield)' : '$(cloud-upload)';
-  const text = [`${icon} stead`, model, route, index.text].filter(Boolean).join(' · ');
+  const modelError = status['model_state'] === 'error' && typeof status['model_error'] === 'string' ? (status['model_error'] as string) : '';
+  const modelFix = typeof status['model_fix'] === 'string' ? (status['model_fix'] as string) : '';
+  const icon = modelError ? '$(error)' : index.busy ? '$(sync~spin)' : route === 'local' ? '$(shield)' : '$(cloud-upload)';
+  const text = [`${icon} stead`, modelError ? `${model}: model error` : model, route, index.text].filter(Boolean).join(' · ');
   const remote = status['remote_enabled'] ? 'remote escalation enabled (asks you each time)' : 'remote escalation off';
   const tooltip = [
     `stead ${typeof status['version'] === 'string' ? status['version'] : ''}`.trim(),
     `model: ${typeof status['model'] === 'string' ? status['model'] : '?'} (${typeof status['backend'] === 'string' ? status['backend'] : '?'})`,
+    modelError ? `model error: ${modelError}` : '',
+    modelError && modelFix ? `fix: ${modelFix}` : '',
     `route: ${route}; ${remote}`,
     index.text ? `index: ${index.text}` : '',
     indexDetail((status['index'] as Raw | undefined) ?? {}),
     'Click for the stead commands.',
   ].filter(Boolean).join('\n');
-  return { text, tooltip, busy: index.busy, error: false };
+  return { text, tooltip, busy: index.busy, error: Boolean(modelError) };
 }
 
 /** The index's own words for the tooltip: its message, search mode, or error. */
 function indexDetail(index: Raw): string {
   const parts: string[] = [];
-  for (const key of ['message', 'error', 'embedder_error', 'notice']) {
+  for (const key of ['summary', 'message', 'error', 'embedder_error', 'notice']) {
     const v = index[key];
     if (typeof v === 'string' && v) parts.push(v);
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clientSettings, explicitValue, serverCommand, serverSettings, settingsUpdate, type ClientSettings, type Inspected } from '../src/settings';
+import { clientSettings, explicitValue, serverCommand, serverSettings, settingsUpdate, workspaceCandidates, type ClientSettings, type Inspected } from '../src/settings';
 
 describe('explicitValue', () => {
   const cases: [string, Inspected | undefined, unknown][] = [
@@ -116,6 +116,35 @@ describe('serverCommand', () => {
       }
     });
   }
+});
+
+describe('serverCommand fallbacks and the install path', () => {
+  const base: ClientSettings = { serverPath: '', pythonPath: '', serverArgs: [], maxRestarts: 4, statusBar: true, completionPopup: false };
+  const venvs = workspaceCandidates(['/ws/a', '/ws/b']);
+  test('a workspace virtualenv is tried when stead is not on PATH', () => {
+    assert.deepEqual(venvs.slice(0, 2), ['/ws/a/.venv/bin/stead', '/ws/a/venv/bin/stead']);
+    const r = serverCommand(base, (n) => (n === '/ws/b/.venv/bin/stead' ? n : undefined), venvs);
+    assert.equal(r.ok, true);
+    if (r.ok) {
+      assert.equal(r.command, '/ws/b/.venv/bin/stead');
+      assert.match(r.description, /not on PATH; found in the workspace/);
+    }
+  });
+  test('PATH wins over the workspace', () => {
+    const r = serverCommand(base, (n) => (n === 'stead' ? '/usr/bin/stead' : n), venvs);
+    assert.ok(r.ok && r.command === '/usr/bin/stead');
+  });
+  test('the failure says what was tried and names the setting and the one install path', () => {
+    const r = serverCommand(base, () => undefined, venvs);
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.match(r.message, /not found on the editor's PATH nor at \/ws\/a\/\.venv\/bin\/stead/);
+      assert.match(r.message, /stead\.server\.path/);
+      assert.match(r.fix, /pip install \/path\/to\/stead/);
+      assert.match(r.fix, /stead models install qwen2\.5-coder-0\.5b/);
+      assert.doesNotMatch(r.fix, /pipx install stead/);
+    }
+  });
 });
 
 describe('settingsUpdate', () => {

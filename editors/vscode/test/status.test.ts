@@ -52,3 +52,26 @@ test('tooltip carries the index message and error', () => {
   const v = statusView('running', { ...running, index: { state: 'error', error: 'LanceDB needs AVX2', search: 'fts' } });
   assert.match(v.tooltip, /LanceDB needs AVX2; search: fts/);
 });
+
+test('a model error turns the item red and names the fix', () => {
+  const v = statusView('running', {
+    ...running,
+    model: 'qwen2.5-coder-0.5b',
+    model_state: 'error',
+    model_error: 'qwen2.5-coder-0.5b: not installed',
+    model_fix: 'stead models install qwen2.5-coder-0.5b',
+    index: { state: 'ready', chunks: 3 },
+  });
+  assert.equal(v.error, true);
+  assert.match(v.text, /^\$\(error\) stead · qwen2\.5-coder-0\.5b: model error/);
+  assert.match(v.tooltip, /model error: qwen2\.5-coder-0\.5b: not installed/);
+  assert.match(v.tooltip, /fix: stead models install qwen2\.5-coder-0\.5b/);
+  const ok = statusView('running', { ...running, model_state: 'loaded', model_error: '', model_fix: '' });
+  assert.equal(ok.error, false);
+  assert.doesNotMatch(ok.tooltip, /model error/);
+});
+
+test('while vectors fill in, the index phrase says search already works', () => {
+  assert.deepEqual(indexPhrase({ state: 'embedding', done: 30, total: 120, search_ready: 'full text' }), { text: 'embedding 25% (search ready)', busy: true });
+  assert.deepEqual(indexPhrase({ state: 'indexing', done: 0, total: 10, search_ready: '' }), { text: 'indexing 0%', busy: true });
+});
