@@ -369,6 +369,64 @@ def test_consent_dialog_shows_the_manifest_and_refusing_sends_nothing(
     assert [r["outcome"] for r in records] == ["refused"], records
 
 
+# -- the first five minutes: default settings, User settings, no model -------------------------
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_default_settings_ghost_text_shows_with_the_suggest_widget(
+    vscode_run: VsRun, workspace: Path, tiny_model: Path
+) -> None:
+    # words for the word-based suggest widget; the cursor ends mid-identifier
+    _source(workspace, text="def add(a, b):\n    \n\ntotal = add(1, 2)\n")
+    seen = vscode_run(
+        "firstrun",
+        workspace,
+        {
+            # User settings only, as a user sets them: the server and the model path
+            "stead.server.pythonPath": "",
+            "stead.server.path": str(Path(sys.executable).parent / "stead"),
+            "stead.model.path": str(tiny_model),
+            "stead.trace.server": "verbose",
+        },
+        file="calc.py",
+        line=2,
+        type="tot",
+        defaultEditor=True,
+        userSettingsOnly=True,
+    )
+    print(f"vscode: suggest widget {seen['rows'][:2]} with ghost text {seen['ghostText']!r}")
+    assert "stead-tiny" in seen["status"], seen["status"]  # model.path from User settings
+    assert seen["both"], seen  # ghost text on screen while the suggest widget is open
+    assert seen["rows"] and "total" in seen["rows"][0]
+    assert seen["traceHasInline"], seen["trace"]  # stead.trace.server alone fills the trace
+
+
+@pytest.mark.editor
+@pytest.mark.slow
+@requires_editor
+def test_missing_model_is_in_the_status_bar_and_said_once(
+    vscode_run: VsRun, workspace: Path
+) -> None:
+    # stead is not on the editor's PATH nor in the settings: the workspace's .venv is used
+    venv_bin = workspace / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "stead").symlink_to(Path(sys.executable).parent / "stead")
+    _source(workspace, text="def add(a, b):\n    \n")
+    seen = vscode_run(
+        "modelerror",
+        workspace,
+        {"stead.server.pythonPath": "", "stead.model.name": "qwen2.5-coder-0.5b"},
+        env={"PATH": "/usr/bin:/bin"},
+        file="calc.py",
+        line=2,
+        defaultEditor=True,
+        userSettingsOnly=True,
+    )
+    assert "model error" in seen["errorStatus"], seen
+    assert "stead models install qwen2.5-coder-0.5b" in seen["message"]
+    assert seen["count"] == 1, seen  # once, not per keystroke
+
+
 # -- bad input: no server, a crashing server ---------------------------------------------------
 @pytest.mark.editor
 @pytest.mark.slow
@@ -379,7 +437,9 @@ def test_missing_server_gives_one_clear_message_with_the_fix(
     missing = tmp_path / "nowhere" / "stead"
     seen = vscode_run("notfound", workspace, {"stead.server.path": str(missing)})
     assert f"the server `{missing}` (stead.server.path) was not found" in seen["message"]
-    assert "pipx install stead" in seen["message"]  # the fix
+    # the fix: the one install path (a checkout; stead is not on PyPI), then the model
+    assert "pip install /path/to/stead" in seen["message"]
+    assert "stead models install qwen2.5-coder-0.5b" in seen["message"]
     assert "stead" in seen["status"]  # the status bar item stays, showing the error
 
 

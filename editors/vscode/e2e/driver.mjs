@@ -3,7 +3,7 @@
 //   node e2e/driver.mjs config.json
 //
 // config: { codeServer, chromium, extensionDir, workspace, scenario, settings, env, artifacts,
-//           file?, type?, question?, timeoutMs? }
+//           file?, type?, question?, timeoutMs?, defaultEditor?, userSettingsOnly? }
 // Prints one JSON line (the scenario's observations) on stdout; exits 1 on failure after
 // saving a screenshot and the logs under `artifacts`. Each run gets fresh user data and
 // extension dirs, and code-server listens on 127.0.0.1 only, without auth.
@@ -43,10 +43,13 @@ function writeSettings() {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'security.workspace.trust.enabled': false,
-    'editor.inlineSuggest.enabled': true,
-    'editor.quickSuggestions': { other: false, comments: false, strings: false },
-    'editor.suggestOnTriggerCharacters': false,
-    'editor.acceptSuggestionOnEnter': 'off',
+    // defaultEditor: VS Code's own editor defaults (the suggest widget opens as you type)
+    ...(config.defaultEditor ? {} : {
+      'editor.inlineSuggest.enabled': true,
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
+      'editor.acceptSuggestionOnEnter': 'off',
+    }),
     'files.autoSave': 'off',
     'chat.disableAIFeatures': true,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
@@ -54,8 +57,8 @@ function writeSettings() {
     ...config.settings,
   };
   // User settings, and Machine settings (code-server is a remote window: machine-scoped
-  // settings such as the model path are only read from there).
-  for (const dir of ['User', 'Machine']) {
+  // settings are only read from there); userSettingsOnly: as a user would, User only.
+  for (const dir of config.userSettingsOnly ? ['User'] : ['User', 'Machine']) {
     mkdirSync(path.join(userData, dir), { recursive: true });
     writeFileSync(path.join(userData, dir, 'settings.json'), JSON.stringify(settings, null, 2));
   }
@@ -174,7 +177,7 @@ try {
   page = await context.newPage();
   page.on('pageerror', (e) => log(`pageerror: ${e.message}`));
   await page.goto(`${url.replace(/\/$/, '')}/?folder=${encodeURIComponent(config.workspace)}`);
-  const result = await scenario(page, config, log);
+  const result = await scenario(page, { ...config, userData }, log);
   if (config.screenshotAlways && config.artifacts) {
     mkdirSync(config.artifacts, { recursive: true });
     await page.screenshot({ path: path.join(config.artifacts, `${config.scenario}-done.png`) });

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 // The end-to-end scenarios: each takes the page (a code-server workbench) and returns what it
 // observed; pytest (tests/test_editor_vscode.py) asserts on that and on the files on disk.
 
@@ -122,7 +123,82 @@ async function askRemote(page, config) {
   await page.keyboard.press('Enter');
 }
 
+/** Text of VS Code's saved output-channel logs whose file name matches `re`. */
+function outputLogs(userData, re) {
+  const found = [];
+  const walk = (dir) => {
+    let names = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (re.test(name)) found.push(readFileSync(p, 'utf8'));
+    }
+  };
+  walk(path.join(userData, 'logs'));
+  return found.join('\n');
+}
+
+/** The suggest widget is on screen. */
+async function suggestWidgetVisible(page) {
+  return page.evaluate(() => [...document.querySelectorAll('.suggest-widget')].some((e) => e.classList.contains('visible') && e.getBoundingClientRect().height > 0));
+}
+
 export const scenarios = {
+  /**
+   * Default editor settings, settings in User settings only: mid-identifier the word-suggest
+   * widget opens and the ghost text shows with it; the LSP trace follows stead.trace.server.
+   */
+  async firstrun(page, config, log) {
+    await waitForWorkbench(page, log);
+    const status = await waitForServer(page, log);
+    await openFile(page, config.file);
+    await gotoLineEnd(page, config.line);
+    await page.keyboard.type(config.type, { delay: 80 });
+    const ghost = page.locator('.ghost-text-decoration, .ghost-text-decoration-preview');
+    let both = false;
+    const deadline = Date.now() + 45_000;
+    while (Date.now() < deadline && !both) {
+      both = (await suggestWidgetVisible(page)) && (await ghost.count()) > 0 && (await ghost.first().isVisible());
+      if (!both) await page.waitForTimeout(200);
+    }
+    const ghostText = both ? (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ') : '';
+    const widget = await suggestWidgetVisible(page);
+    const rows = await page.locator('.suggest-widget .monaco-list-row').allTextContents();
+    log(`suggest widget ${widget} (${JSON.stringify(rows.slice(0, 3))}), ghost text ${JSON.stringify(ghostText)}`);
+    await page.keyboard.press('Escape');
+    // the trace channel has the LSP traffic (VS Code keeps output channels in its logs)
+    let trace = '';
+    for (let i = 0; i < 50 && !/inlineCompletion/.test(trace); i++) {
+      await page.waitForTimeout(200);
+      trace = outputLogs(config.userData, /LSP trace/);
+    }
+    return { status, both, widget, rows, ghostText, trace: trace.slice(0, 4000), traceHasInline: /textDocument\/inlineCompletion/.test(trace) };
+  },
+
+  /** No usable model: the status bar says so with the fix, and typing shows one message. */
+  async modelerror(page, config, log) {
+    await waitForWorkbench(page, log);
+    const status = await waitForServer(page, log);
+    await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some((e) => /model error/.test(e.textContent ?? '')), null, { timeout: 30_000 });
+    const errorStatus = await statusText(page);
+    await openFile(page, config.file);
+    await gotoLineEnd(page, config.line);
+    for (const key of ['x', ' ', '=', ' ', '1']) {
+      await page.keyboard.type(key);
+      await page.waitForTimeout(500);
+    }
+    const message = await waitForToast(page, 'no completions', 30_000);
+    await page.waitForTimeout(2000); // more keystrokes have asked again by now
+    const all = (await toasts(page)).filter((t) => t.includes('no completions'));
+    log(`status ${errorStatus}; message ${message}`);
+    return { status, errorStatus, message, count: all.length };
+  },
+
   /** The extension activates, starts the real server, and the status bar shows it. */
   async smoke(page, config, log) {
     await waitForWorkbench(page, log);
