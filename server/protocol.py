@@ -293,6 +293,8 @@ class Manifest:
     budget: int = 0
     cut: bool = False
     notes: list[str] = field(factory=list)
+    #: How the budget was chosen (model window, setting, prompt-reading time).
+    budget_why: str = ""
 
 
 @define
@@ -307,6 +309,8 @@ class ChatResult:
     completion_tokens: int = 0
     stop_reason: str = ""
     latency_ms: float = 0.0
+    #: Milliseconds: select, load, prompt, generate, first_token, total (and reused_tokens).
+    timings: dict[str, float] = field(factory=dict)
 
 
 # -- completion feedback (models and completion) --------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ async def chat_client(start_client: StartClient, tiny_model: Path, **model: Any)
 
     @client.feature("stead/chat/chunk")
     def on_chunk(params: Any) -> None:
-        chunks.append(as_dict(params))
+        chunks.append({**as_dict(params), "arrived": time.monotonic()})
 
     client.chunks = chunks
     return client
@@ -209,3 +210,50 @@ async def test_context_that_overflows_the_model_is_planned_again(
     assert result["answer"].startswith(TINY_OUTPUT)
     assert result["manifest"]["items"], "some context still fits"
     assert result["prompt_tokens"] <= 2048
+
+
+async def endless_client(start_client: StartClient, tmp_path: Path) -> Any:
+    """A tiny model that never stops: it writes one code line over and over."""
+    from tests.tinymodel import build_tiny_gguf
+
+    model = build_tiny_gguf(
+        tmp_path / "endless.gguf", pieces=("return", "▁a", "▁+", "▁b", "<0x0A>"), end="loop"
+    )
+    return await chat_client(start_client, model)
+
+
+async def test_streaming_delivers_partial_text_before_the_answer(
+    start_client: StartClient, tmp_path: Path
+) -> None:
+    client = await endless_client(start_client, tmp_path)
+    result = await ask(client, question="write it", token="s-1", maxTokens=400)
+    done = time.monotonic()
+    chunks = sorted(client.chunks, key=lambda c: c["index"])
+    assert len(chunks) >= 2
+    assert chunks[0]["arrived"] < done
+    # the first piece is a proper beginning of the answer, not the whole of it
+    assert result["answer"].startswith(chunks[0]["text"])
+    assert len(chunks[0]["text"]) < len(result["answer"])
+    assert "".join(c["text"] for c in chunks) == result["answer"]
+
+
+async def test_an_answer_that_loops_is_stopped_and_says_so(
+    start_client: StartClient, tmp_path: Path
+) -> None:
+    client = await endless_client(start_client, tmp_path)
+    result = await ask(client, question="write it", maxTokens=400)
+    assert result["stop_reason"] == "loop"
+    assert result["completion_tokens"] < 400
+    assert "started repeating itself" in result["answer"]
+    assert result["answer"].split("\n\nNote:")[0].count("return a + b") <= 4
+    assert result["timings"]["first_token"] > 0 and result["timings"]["total"] >= result["timings"]["first_token"]
+    assert "context budget" in result["manifest"]["budget_why"]
+
+
+async def test_an_answer_cut_at_the_token_cap_says_so(
+    start_client: StartClient, tmp_path: Path
+) -> None:
+    client = await endless_client(start_client, tmp_path)
+    result = await ask(client, question="write it", maxTokens=6)
+    assert result["stop_reason"] == "max_tokens"
+    assert "stopped at the 6-token limit" in result["answer"]

@@ -99,6 +99,8 @@ class Gpt4AllBackend:
         self.chat_timeout_s = chat_timeout_s or timeout_s
         self._lock = threading.Lock()
         self._ratio = 1.0
+        #: Prompt tokens read per second, as observed on long enough reads (0: not yet).
+        self.prompt_rate = 0.0
         self._model: Any = None
         self._load_error: ModelError | None = None
         self._load_failed_at = 0.0
@@ -371,6 +373,11 @@ class Gpt4AllBackend:
                 self._observe(prompt, state["prompt"])
         now = time.perf_counter()
         first = state["first"] or now
+        read_s = first - started
+        if state["prompt"] >= 64 and read_s > 0 and state["reason"] not in ("cancelled",):
+            seen = state["prompt"] / read_s
+            self.prompt_rate = seen if not self.prompt_rate else (
+                0.5 * self.prompt_rate + 0.5 * seen)
         return Generation(
             text="".join(state["out"]),
             prompt_tokens=state["prompt"],

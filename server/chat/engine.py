@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
-from server.chat.prompt import SYSTEM, Turn, build, plan, rel_path
+from server.chat.guard import LoopGuard
+from server.chat.prompt import SYSTEM, Plan, Turn, build, plan, rel_path
 from server.chat.store import ChatStore
 from server.context.types import Selection
 
@@ -46,6 +47,13 @@ class TurnResult:
     stop_reason: str
     latency_ms: float
     messages: tuple[Turn, ...] = ()
+    #: Where the time went, in milliseconds: select, load, prompt (reading it, until the
+    #: first token), generate (after the first token), first_token (from the start), total.
+    timings: dict[str, float] = field(factory=dict)
+    #: How the context budget was chosen, for the manifest.
+    budget_why: str = ""
+    #: True when the loop guard ended the answer.
+    looped: bool = False
 
 
 #: A follow-up shorter than this many words ("and then?", "why?") is searched for together
@@ -59,6 +67,34 @@ def retrieval_query(question: str, history: list[Turn]) -> str:
         return question
     previous = next((t.content for t in reversed(history) if t.role == "user"), "")
     return f"{previous[:2000]}\n{question}" if previous else question
+
+
+#: Seconds of prompt reading the context may cost before the first token (cold); the
+#: budget shrinks on slow hardware and grows on fast.  Reused (cached) tokens cost nothing.
+PROMPT_SECONDS = 20.0
+#: Prompt reading speed assumed before one is measured: tokens/s for a 1 GB GGUF on one
+#: core-pair of a laptop CPU, scaled by the model file's size.
+DEFAULT_RATE_GB = 22.0
+
+
+def prompt_rate(backend: Any) -> tuple[float, bool]:
+    """(prompt tokens read per second, measured?) for this backend."""
+    measured = float(getattr(backend, "prompt_rate", 0.0) or 0.0)
+    if measured > 0:
+        return measured, True
+    path = getattr(backend, "path", None)
+    try:
+        size_gb = max(0.05, Path(path).stat().st_size / 1e9) if path else 0.0
+    except OSError:
+        size_gb = 0.0
+    if not size_gb:
+        return 0.0, False  # a server model: its speed is not ours to guess
+    return DEFAULT_RATE_GB / size_gb, False
+
+
+def latency_cap(rate: float, seconds: float = PROMPT_SECONDS) -> int | None:
+    """Most context tokens readable in `seconds` at `rate` (None: no cap known)."""
+    return int(rate * seconds) if rate > 0 else None
 
 
 def notes_trailer(notes: tuple[str, ...]) -> str:
@@ -110,12 +146,22 @@ def run_turn(
 
     def stream(piece: str) -> bool:
         announce()
+        if "first_token" not in timings and piece:
+            timings["first_token"] = (time.perf_counter() - started) * 1000
         if on_text is not None and piece:
             on_text(piece)
-        return not cancel.is_set()
+        return guard.feed(piece) and not cancel.is_set()
 
     window = min(n_ctx, int(getattr(backend, "context_length", n_ctx) or n_ctx))
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+    rate, measured = prompt_rate(backend)
+    latency = latency_cap(rate)
+    guard = LoopGuard()
+    if hasattr(backend, "load") and not getattr(backend, "loaded", True):
+        t0 = time.perf_counter()
+        backend.load()
+        timings["load"] = (time.perf_counter() - t0) * 1000
     # Token counts are the backend's estimate; when the model's own tokenizer finds the
     # prompt too long after all, plan again with counts scaled up rather than fail.
     for scale in OVERFLOW_SCALES:
@@ -124,8 +170,12 @@ def run_turn(
             return int(backend.count_tokens(text)) * scale
 
         q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question)
-        budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
+        cap = chat_budget if latency is None else min(chat_budget, latency)
+        budget = plan(window, max_tokens, cap, count(SYSTEM) + 24, q_tokens)
+        why = budget_reason(budget, window, max_tokens, chat_budget, latency, rate, measured)
+        t0 = time.perf_counter()
         selection = select_fn(budget.context, count, query)
+        timings["select"] = (time.perf_counter() - t0) * 1000
         prompt = build(question, history, selection, budget, count=count, root=root)
         pending[:] = [(selection, (*selection.notes, *prompt.notes))]
         try:
@@ -145,8 +195,15 @@ def run_turn(
             log.info("prompt overflowed the model's window; planning with counts x%d", scale * 2)
     announce()
     notes = list(selection.notes) + list(prompt.notes)
-    if gen.stop_reason == "max_tokens":
-        notes.append(f"The answer stopped at the {budget.answer}-token limit.")
+    if guard.tripped:
+        notes.append(
+            f"The answer started repeating itself ({guard.why}) and was stopped there."
+        )
+    elif gen.stop_reason == "max_tokens":
+        notes.append(
+            f"The answer stopped at the {budget.answer}-token limit and may be incomplete "
+            "(chat.max_tokens sets it)."
+        )
     elif gen.stop_reason in ("cancelled", "callback"):
         notes.append("The answer was cancelled.")
     elif gen.stop_reason == "timeout":
@@ -156,7 +213,13 @@ def run_turn(
     trailer = notes_trailer(tuple(notes))
     if trailer and on_text is not None:
         on_text(trailer)
-    latency = float(getattr(gen, "latency_ms", 0.0) or (time.perf_counter() - started) * 1000)
+    total = (time.perf_counter() - started) * 1000
+    gen_ms = float(getattr(gen, "latency_ms", 0.0) or 0.0)
+    timings["prompt"] = float(getattr(gen, "prompt_ms", 0.0) or 0.0)
+    timings["generate"] = max(0.0, gen_ms - timings["prompt"])
+    timings["total"] = total
+    timings["reused_tokens"] = float(getattr(gen, "reused_tokens", 0) or 0)
+    elapsed = gen_ms or total
     result = TurnResult(
         conversation_id=cid,
         answer=gen.text + trailer,
@@ -166,11 +229,14 @@ def run_turn(
         model=model_name(backend),
         prompt_tokens=int(gen.prompt_tokens),
         completion_tokens=int(gen.completion_tokens),
-        stop_reason=str(gen.stop_reason),
-        latency_ms=latency,
+        stop_reason="loop" if guard.tripped else str(gen.stop_reason),
+        latency_ms=elapsed,
         messages=prompt.messages,
+        timings=timings,
+        budget_why=why,
+        looped=guard.tripped,
     )
-    manifest = manifest_dict(selection, root, tuple(notes))
+    manifest = manifest_dict(selection, root, tuple(notes), why)
     store.append(cid, "user", question, manifest)
     store.append(cid, "assistant", gen.text)
     if record is not None:
@@ -183,8 +249,24 @@ def model_name(backend: Any) -> str:
     return str(getattr(info, "name", "") or getattr(backend, "name", ""))
 
 
+def budget_reason(
+    budget: Plan, window: int, max_tokens: int, chat_budget: int, latency: int | None,
+    rate: float, measured: bool,
+) -> str:
+    """One sentence on how the context budget was chosen (the manifest shows it)."""
+    parts = [f"{window}-token model window less {budget.answer} for the answer",
+             f"context.chat_budget {chat_budget}"]
+    if latency is not None:
+        how = "measured" if measured else "estimated"
+        parts.append(f"~{PROMPT_SECONDS:.0f} s of prompt reading at {rate:.0f} tok/s ({how})")
+    return f"context budget {budget.context} tokens: the least of " + ", ".join(parts)
+
+
 def manifest_dict(
-    selection: Selection, root: Path | None, notes: tuple[str, ...] | None = None
+    selection: Selection,
+    root: Path | None,
+    notes: tuple[str, ...] | None = None,
+    budget_why: str = "",
 ) -> dict[str, Any]:
     """The manifest as plain JSON (protocol.Manifest's shape)."""
     return {
@@ -216,6 +298,7 @@ def manifest_dict(
         "budget": selection.budget,
         "cut": selection.cut,
         "notes": list(selection.notes if notes is None else notes),
+        "budget_why": budget_why,
     }
 
 
@@ -230,6 +313,8 @@ def manifest_lines(manifest: dict[str, Any]) -> list[str]:
         f"context: {len(items)} chunk(s), {manifest.get('tokens', 0)} of "
         f"{manifest.get('budget', 0)} tokens"
     ]
+    if manifest.get("budget_why"):
+        out.append(f"  ({manifest['budget_why']})")
     for i in items:
         detail = f" [{i['detail']}]" if i.get("detail") else ""
         out.append(

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from attrs import evolve
+
 from server.chat.engine import TurnResult, run_turn
 from server.chat.store import ChatStore
 from server.context.select import Cursor, SearchIndex
@@ -85,11 +87,16 @@ class LocalChat:
         on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> TurnResult:
+        import time
+
         from server.chat.record import record_turn
         from server.context.select import select
 
+        t0 = time.perf_counter()
         backend = self.backend()
+        t1 = time.perf_counter()
         index = self.index()
+        t2 = time.perf_counter()
         s = self.settings
         docs = {cursor.path: cursor.text} if cursor is not None and cursor.text else {}
 
@@ -105,7 +112,7 @@ class LocalChat:
                 deadline_s=max(3.0, s.context.deadline_ms / 1000),
             )
 
-        return run_turn(
+        result = run_turn(
             question,
             store=self.store,
             backend=backend,
@@ -123,6 +130,8 @@ class LocalChat:
                 s.history.enabled, self.dirs.history_db, r, workspace=str(self.root)
             ),
         )
+        extra = {"backend": (t1 - t0) * 1000, "index_open": (t2 - t1) * 1000}
+        return evolve(result, timings={**extra, **result.timings})
 
     def close(self) -> None:
         if self._backend is not None:

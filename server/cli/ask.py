@@ -67,6 +67,9 @@ def run_local(args: argparse.Namespace) -> int:
         chat.close()
     if result is None:
         return 130
+    if getattr(args, "verbose", 0):
+        for line in timing_lines(result.timings, result):
+            print(line, file=sys.stderr)
     if args.json:
         payload = {
             "conversation_id": result.conversation_id,
@@ -78,7 +81,35 @@ def run_local(args: argparse.Namespace) -> int:
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "stop_reason": result.stop_reason,
+            "timings": result.timings,
         }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return 0
+
+
+#: The steps of one answer, in the order they happen, with what each one is.
+STEPS = (
+    ("backend", "model settings, file check"),
+    ("index_open", "open the workspace index"),
+    ("load", "load the model"),
+    ("select", "search and choose context"),
+    ("prompt", "read the prompt (before the first token)"),
+    ("generate", "write the answer"),
+)
+
+
+def timing_lines(timings: dict[str, float], result: Any) -> list[str]:
+    """Where the time went, for `stead ask --verbose` (on stderr, after the answer)."""
+    out = ["time:"]
+    for key, what in STEPS:
+        if key in timings:
+            out.append(f"  {timings[key] / 1000:7.2f} s  {what}")
+    if "first_token" in timings:
+        out.append(f"  first token after {timings['first_token'] / 1000:.2f} s of the turn")
+    reused = int(timings.get("reused_tokens", 0))
+    out.append(
+        f"  {result.prompt_tokens} prompt tokens read ({reused} reused from the cache), "
+        f"{result.completion_tokens} written; stop: {result.stop_reason}"
+    )
+    return out

@@ -48,7 +48,9 @@ def looks_like_code(word: str, called: bool = False) -> bool:
         return True
     if re.search(r"[a-z][A-Z]", word):  # camelCase
         return True
-    return bool(re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", word))  # PascalCase
+    if re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", word):  # PascalCase
+        return True
+    return bool(re.fullmatch(r"[A-Z]{2,}[a-z][A-Za-z0-9]*", word))  # HTTPError, URLPattern
 
 
 def terms(question: str) -> Terms:
@@ -81,3 +83,136 @@ def terms(question: str) -> Terms:
 def query_text(question: str) -> str:
     """The part of a question used as a search query (long pastes are cut)."""
     return question.strip()[:QUERY_CHARS]
+
+
+# -- what the question is about: intent, named paths and languages -------------------------
+
+#: What the asker wants, which decides whose files answer it: "how" (how X works: the code
+#: that implements it), "usage" (how to use X: docs and examples count as much as code),
+#: "test" (where/how X is tested) or "docs" (what the documentation says).
+Intent = str
+HOW, USAGE, TEST, DOCS = "how", "usage", "test", "docs"
+
+#: Role weights per intent (`index.roles`): multipliers on a hit's rank score.  A "how"
+#: question is answered by implementing code; its tests and changelog entries mention the
+#: same words but explain nothing.
+ROLE_WEIGHTS: dict[str, dict[str, float]] = {
+    HOW: {"code": 1.0, "test": 0.25, "docs": 0.3, "config": 0.4, "generated": 0.1},
+    USAGE: {"code": 1.0, "test": 0.6, "docs": 1.0, "config": 0.5, "generated": 0.1},
+    TEST: {"code": 0.6, "test": 1.0, "docs": 0.2, "config": 0.3, "generated": 0.1},
+    DOCS: {"code": 0.6, "test": 0.2, "docs": 1.0, "config": 0.4, "generated": 0.1},
+}
+
+_TEST_Q = re.compile(
+    r"\b(tested|untested|tests?|test (case|suite)s?|unit tests?|specs?|coverage|asserts?)\b",
+    re.IGNORECASE,
+)
+_DOCS_Q = re.compile(
+    r"\b(documented|documentation|docs|readme|changelog|release notes?|docstrings?)\b",
+    re.IGNORECASE,
+)
+_USAGE_Q = re.compile(
+    r"\bhow (do|can|should|would|could) (i|you|we|one)\b|\bhow to\b|\bexamples?\b|"
+    r"\busage\b|\bcan i\b|\bshould i\b|\bwhat is the (right|best|correct) way\b",
+    re.IGNORECASE,
+)
+_EXTS = "py pyi go ts tsx js jsx mjs cjs rs java kt c h cc cpp hpp cs rb php swift scala lua sh md rst toml yaml yml json".split()  # noqa: SIM905, E501
+_PATH = re.compile(
+    r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+|[\w-]+(?:\.[\w-]+)*\.(?:" + "|".join(_EXTS) + r"))"
+    r"(?::\d+)?(?![\w/])"
+)
+#: Language names a question may use for "the Go code", "in TypeScript" ...
+LANGUAGES: dict[str, tuple[str, ...]] = {
+    "python": (".py", ".pyi"),
+    "go": (".go",),
+    "golang": (".go",),
+    "typescript": (".ts", ".tsx", ".mts"),
+    "javascript": (".js", ".jsx", ".mjs", ".cjs"),
+    "rust": (".rs",),
+    "java": (".java",),
+    "kotlin": (".kt",),
+    "ruby": (".rb",),
+    "c++": (".cc", ".cpp", ".hpp", ".hh"),
+    "c#": (".cs",),
+}
+_LANG = re.compile(
+    r"(?<![\w+#])(python|golang|typescript|javascript|rust|java|kotlin|ruby|c\+\+|c#)(?![\w+#])"
+    r"|\b(?:in|the) go\b|\bgo (?:code|files?|source)\b",
+    re.IGNORECASE,
+)
+_EXT_Q = re.compile(r"(?<![\w/])\*?\.(" + "|".join(_EXTS) + r")\b(?! ?\w+\()", re.IGNORECASE)
+
+
+@frozen
+class Reading:
+    """A question as retrieval reads it."""
+
+    intent: Intent
+    symbols: tuple[str, ...]
+    words: tuple[str, ...]
+    #: File paths (or path tails) the question names: `server/settings.py`, `index.ts`.
+    paths: tuple[str, ...] = ()
+    #: File extensions the question names, directly (".ts files") or by language ("Go").
+    extensions: tuple[str, ...] = ()
+
+    @property
+    def roles(self) -> dict[str, float]:
+        return ROLE_WEIGHTS[self.intent]
+
+    def search_text(self) -> str:
+        """The full-text query: the names and content words, without the question's glue."""
+        return " ".join(dict.fromkeys((*self.symbols, *self.words)))
+
+
+def intent_of(question: str) -> Intent:
+    """Tests first ("where is X tested" is about tests even when it says "how do I")."""
+    q = question[:QUERY_CHARS]
+    if _TEST_Q.search(q):
+        return TEST
+    if _DOCS_Q.search(q):
+        return DOCS
+    if _USAGE_Q.search(q):
+        return USAGE
+    return HOW
+
+
+def named_paths(question: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for m in _PATH.finditer(question[:QUERY_CHARS]):
+        p = m.group(1).strip("./")
+        # "os.path.join" is a dotted name, not a file: a path needs a slash or a known extension
+        if "/" not in p and p.rsplit(".", 1)[-1] not in _EXTS:
+            continue
+        if p.startswith(("http:", "https:")) or "//" in p or not p:
+            continue
+        if p not in out:
+            out.append(p)
+    return tuple(out)
+
+
+def named_extensions(question: str, paths: tuple[str, ...] = ()) -> tuple[str, ...]:
+    q = question[:QUERY_CHARS]
+    out: list[str] = []
+    for m in _LANG.finditer(q):
+        name = (m.group(1) or "go").lower()
+        out.extend(LANGUAGES.get(name, ()))
+    in_paths = {p.rsplit(".", 1)[-1].lower() for p in paths}
+    for m in _EXT_Q.finditer(q):
+        ext = m.group(1).lower()
+        if ext not in in_paths:
+            out.append("." + ext)
+    return tuple(dict.fromkeys(out))
+
+
+def read(question: str) -> Reading:
+    """Intent, names, content words, paths and languages of a question."""
+    t = terms(question)
+    paths = named_paths(question)
+    # a named file's parts are not symbols to look up ("settings.py" is not a name)
+    path_bits = {b for p in paths for b in re.split(r"[/.]", p)} | set(paths)
+    symbols = tuple(s for s in t.symbols if s not in path_bits and s.split(".")[0] not in
+                    path_bits)
+    exts = {p.rsplit(".", 1)[-1].lower() for p in paths}
+    numbers = re.findall(r"(?<![\w.])\d{2,}(?![\w.])", question[:QUERY_CHARS])
+    words = tuple(dict.fromkeys(w for w in (*t.words, *numbers) if w not in exts))
+    return Reading(intent_of(question), symbols, words, paths, named_extensions(question, paths))

@@ -215,7 +215,8 @@ def register(ls: SteadServer) -> None:
                 conversation_id=result.conversation_id,
                 answer=result.answer,
                 manifest=protocol.parse(
-                    manifest_dict(result.selection, root, result.notes), protocol.Manifest
+                    manifest_dict(result.selection, root, result.notes, result.budget_why),
+                    protocol.Manifest,
                 ),
                 model=result.model,
                 notes=list(result.notes),
@@ -223,6 +224,7 @@ def register(ls: SteadServer) -> None:
                 completion_tokens=result.completion_tokens,
                 stop_reason=result.stop_reason,
                 latency_ms=round(result.latency_ms, 1),
+                timings={k: round(v, 1) for k, v in result.timings.items()},
             )
         )
 
