@@ -156,7 +156,9 @@ async def test_cancelling_stops_the_answer_and_keeps_the_server(
 
     from tests.tinymodel import build_tiny_gguf
 
-    looping = build_tiny_gguf(tmp_path / "loop.gguf", end="loop", context_length=32768)
+    # an endless answer whose period (150 words) is longer than the loop guard looks back
+    words = tuple(f"▁w{i}" for i in range(150))
+    looping = build_tiny_gguf(tmp_path / "loop.gguf", pieces=words, end="loop", context_length=32768)
     client = await start_client(
         init_options={
             "model": {"path": str(looping), "nCtx": 32768, "timeoutS": 120},
