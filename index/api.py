@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -19,10 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from attrs import field, frozen
 
 from index import chunking, embed, walk
-from index.fusion import rrf
+from index.fusion import blend, head_boost, is_code_like, text_weight
 from index.plan import plan_refresh
 from index.roles import RoleWeights, classify
 from index.store import CHUNK_ROWS, FILE_KIND, Store, glob_to_like, repr_sql, terms_for
@@ -39,6 +41,8 @@ BATCH_ROWS = 4000
 EMBED_BATCH = 32
 #: Refreshes of at most this many files commit file by file, vectors included.
 SMALL_REFRESH = 20
+#: Full-text candidates that hybrid search re-scores with the query's vector.
+HYBRID_TEXT_N = 50
 
 
 @frozen
@@ -83,11 +87,26 @@ def _hash_text(text: str) -> str:
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
+#: Words too common to join with their neighbour into a would-be identifier.
+_GLUE = frozenset(("a", "an", "the", "of", "to", "in", "on", "for", "from", "by", "with",
+                   "and", "or", "is", "are", "be", "it", "this", "that", "as", "at", "if",
+                   "not"))
+
+
 def fts_query(query: str) -> str:
-    """Words of the query plus the parts of its compound identifiers, without syntax."""
+    """Words of the query plus the parts of its compound identifiers, without syntax, plus
+    neighbouring words run together ("parse date" also asks for `parsedate`, which the
+    index holds for `parse_date` and `parseDate`)."""
     words = _WORD.findall(query)
     extra = [p for w in words for p in chunking.split_identifier(w) if p != w.lower()]
+    content = [w.lower() for w in words if w.lower() not in _GLUE and w.isalpha()]
+    if JOIN_WORDS and not is_code_like(query):  # in code, neighbours are not one name
+        extra += [a + b for a, b in itertools.pairwise(content)]
     return " ".join(dict.fromkeys(words + extra))
+
+
+#: Whether sentences also ask for neighbouring words joined (see `fts_query`).
+JOIN_WORDS = True
 
 
 class WorkspaceIndex:
@@ -431,8 +450,8 @@ class WorkspaceIndex:
             return []
         fetch = k * 3 if mode == "hybrid" else k
         if mode == "fts" or not self._has_vectors():
-            fts_rows = self.store.fts(text_q, fetch, where)
-            return [_hit(r, float(r.get("_score", 0.0)), "fts") for r in fts_rows[:k]]
+            fts_rows = self.store.fts(text_q, fetch, where, head_boost(query))
+            return [_hit(r, float(r.get("_score", 0.0)), "fts", query) for r in fts_rows[:k]]
         e = self.embedder()
         assert e is not None
         qvec = e.embed([query])[0]
@@ -440,15 +459,32 @@ class WorkspaceIndex:
         complete = self._counts.get("vectors", 0) >= self._counts.get("chunks", 0)
         if mode == "vector":
             vec_rows = self.store.vector(qvec, fetch, where, prefilter=not complete)
-            return [_hit(r, 1.0 - float(r.get("_distance", 0.0)), "vector") for r in vec_rows]
-        fts_rows, vec_rows = self.store.hybrid(text_q, qvec, fetch, where,
-                                               prefilter=not complete)
+            return [_hit(r, 1.0 - float(r.get("_distance", 0.0)), "vector", query)
+                    for r in vec_rows]
+        fts_rows, vec_rows = self.store.hybrid(text_q, qvec, max(fetch, HYBRID_TEXT_N),
+                                               where, prefilter=not complete, k_vec=fetch,
+                                               head_boost=head_boost(query))
         by_key: dict[tuple[str, int], dict[str, Any]] = {}
-        for r in (*fts_rows, *vec_rows):
-            by_key.setdefault((r["path"], r["start_line"]), r)
-        fused = rrf([[(r["path"], r["start_line"]) for r in fts_rows],
-                     [(r["path"], r["start_line"]) for r in vec_rows]])
-        return [_hit(by_key[key], score, "hybrid") for key, score in fused[:k]]
+        cosine: dict[tuple[str, int], float] = {}
+        for r in vec_rows:
+            key = (r["path"], r["start_line"])
+            by_key.setdefault(key, r)
+            cosine[key] = 1.0 - float(r.get("_distance", 1.0))
+        text: list[tuple[tuple[str, int], float]] = []
+        vecs, vec_keys = [], []
+        for r in fts_rows:
+            key = (r["path"], r["start_line"])
+            by_key.setdefault(key, r)
+            text.append((key, float(r.get("_score", 0.0))))
+            if r.get("has_vec") and key not in cosine:
+                vecs.append(r["vector"])
+                vec_keys.append(key)
+        if vecs:  # stored vectors are unit length, as is the query's
+            sims = np.asarray(vecs, dtype=np.float32) @ qvec.astype(np.float32)
+            cosine.update(zip(vec_keys, (float(x) for x in sims), strict=True))
+        fused = blend(text, cosine, [(r["path"], r["start_line"]) for r in vec_rows],
+                      text_weight(query))
+        return [_hit(by_key[key], score, "hybrid", query) for key, score in fused[:k]]
 
     def _has_vectors(self) -> bool:
         if self.embedder_name == "none" or self.embed_error:
@@ -513,16 +549,38 @@ class WorkspaceIndex:
 
 def reweigh(hits: Sequence[Hit], roles: RoleWeights) -> list[Hit]:
     """Hits re-ranked by rank score times role weight (scores of modes do not compare, so
-    the rank, 1 / (1 + rank), stands in for the score)."""
-    scored = [(roles.get(h.role, 1.0) / (1 + i), i, h) for i, h in enumerate(hits)]
+    the rank, 1 / (1 + rank), stands in for the score); a weight of 0 leaves a role out."""
+    scored = [(roles.get(h.role, 1.0) / (1 + i), i, h) for i, h in enumerate(hits)
+              if roles.get(h.role, 1.0) > 0]
     return [h for _, _, h in sorted(scored, key=lambda t: (-t[0], t[1]))]
 
 
-def _hit(row: dict[str, Any], score: float, source: str) -> Hit:
+def _hit(row: dict[str, Any], score: float, source: str, query: str = "") -> Hit:
     return Hit(path=row["path"], start_line=int(row["start_line"]),
-               end_line=int(row["end_line"]), symbol=row["symbol"] or "", kind=row["kind"],
+               end_line=int(row["end_line"]), symbol=label(row, query), kind=row["kind"],
                language=row["language"], text=row["text"], score=round(score, 6),
                source=source, role=classify(row["path"]))
+
+
+def label(row: dict[str, Any], query: str = "") -> str:
+    """The symbol to show for a hit: the chunk's own, or, for a chunk holding several
+    definitions, the one the query names (a whole-file chunk of `geometry.py` found by
+    "perimeter" is `perimeter`, not the file's first function)."""
+    symbol: str = row.get("symbol") or ""
+    names = (row.get("names") or "").split()
+    if len(names) < 2 or not query:
+        return symbol
+    words = {w.lower() for w in _WORD.findall(query)}
+    words |= {p for w in list(words) for p in chunking.split_identifier(w)}
+    best, best_n = "", 0
+    for name in names:
+        parts = {name.lower(), *chunking.split_identifier(name)}
+        n = len(parts & words) + (2 if name.lower() in words else 0)
+        if n > best_n:
+            best, best_n = name, n
+    if not best or symbol.rsplit(".", 1)[-1] == best:
+        return symbol
+    return f"{symbol}.{best}" if symbol else best
 
 
 Prepared = tuple[str, "str | None", int, list[chunking.Chunk], str, list[str]]

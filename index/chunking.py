@@ -167,17 +167,21 @@ _COMPOUND = re.compile(
     r"\b\w*?(?:[A-Za-z0-9]_[A-Za-z0-9]|[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
 
 
-def identifier_terms(text: str) -> str:
+def identifier_terms(text: str, joined: bool = False) -> str:
     """Words from the compound identifiers in `text`, so full-text search finds their parts.
 
     Only identifiers that split into more than one part add anything; the rest are already
-    words the full-text tokenizer sees.
+    words the full-text tokenizer sees.  With `joined`, each also adds its parts run
+    together (`parse_date` -> parsedate), which the tokenizer (splitting at `_` but not at
+    case changes) would otherwise never match against `parseDate`.
     """
     out: list[str] = []
     for ident in dict.fromkeys(_COMPOUND.findall(text)):
         parts = split_identifier(ident)
         if len(parts) > 1:
             out.extend(parts)
+            if joined and "_" in ident:
+                out.append("".join(parts))
     return " ".join(out)
 
 
@@ -345,7 +349,11 @@ class _Chunker:
                               names or ((name,) if name else ())))
 
     def _level(self, nodes: Iterable[Any], parent: str, kind_of_glue: str) -> None:
-        """Chunk one sibling list: definitions alone (or merged when small), glue merged."""
+        """Chunk one sibling list: definitions alone (or merged when small), glue merged.
+
+        Comments directly above a definition (its doc comment: JSDoc, Go's `//` lines,
+        Rust's `///`) go into the definition's chunk, so the words that explain the code are
+        found with it."""
         group: list[Any] = []  # consecutive small nodes merged into one chunk
         group_size = 0
 
@@ -354,9 +362,15 @@ class _Chunker:
             if group:
                 named = [n for n in group if self._is_def(n)]
                 first = named[0] if named else None
-                name = self._name(first) if first is not None else ""
-                symbol = f"{parent}.{name}" if parent and name else name or parent
-                if first is not None and len(named) == 1 and len(group) == 1:
+                if first is not None and len(named) == 1:
+                    name = self._name(first)
+                    symbol = f"{parent}.{name}" if parent and name else name or parent
+                else:
+                    # several definitions (or none): the chunk is not any one of them; the
+                    # container names it, and search labels a hit by the name it matched
+                    name, symbol = "", parent
+                if first is not None and len(named) == 1 and \
+                        all(n is first or n.type == "comment" for n in group):
                     kind = self._kind(first, parent)
                 else:
                     kind = "block" if named or parent else kind_of_glue
@@ -364,61 +378,100 @@ class _Chunker:
                 self._emit(group[0].start_byte, group[-1].end_byte, symbol, name, kind, names)
             group, group_size = [], 0
 
+        def doc_comments() -> list[Any]:
+            """The comments at the end of the group that lead up to the next node."""
+            lead: list[Any] = []
+            for prev in reversed(group):
+                if prev.type != "comment":
+                    break
+                lead.insert(0, prev)
+            return lead
+
         for node in nodes:
             if not node.is_named:
                 continue  # punctuation between members
             size = node.end_byte - node.start_byte
-            if self._is_def(node) and size >= MIN_CHARS:
+            is_def = self._is_def(node)
+            lead = doc_comments() if is_def else []
+            if lead and not self._adjacent(lead, node):
+                lead = []
+            if is_def and size >= MIN_CHARS:
+                if lead:
+                    del group[len(group) - len(lead):]
+                    group_size -= sum(c.end_byte - c.start_byte for c in lead)
                 flush()
-                self._definition(node, parent)
+                self._definition(node, parent, lead[0].start_byte if lead else None)
                 continue
             if size > MAX_CHARS:  # big non-definition statement: windows of its own
                 flush()
                 self._big(node, parent, "", "block")
                 continue
             if group_size + size > MAX_CHARS:
+                if lead:  # the doc comment moves on with its definition
+                    del group[len(group) - len(lead):]
                 flush()
+                group = list(lead)
+                group_size = sum(c.end_byte - c.start_byte for c in lead)
             group.append(node)
             group_size += size
         flush()
 
-    def _definition(self, node: Any, parent: str) -> None:
+    def _adjacent(self, comments: list[Any], node: Any) -> bool:
+        """Whether comments form one block ending on the line above `node`."""
+        row = node.start_point[0]
+        for c in reversed(comments):
+            if c.end_point[0] < row - 1:
+                return False
+            row = c.start_point[0]
+        return True
+
+    def _definition(self, node: Any, parent: str, lead: int | None = None) -> None:
+        """One definition's chunk(s); `lead` is where its doc comment starts, if any."""
+        start = node.start_byte if lead is None else lead
         name = self._name(node)
         symbol = f"{parent}.{name}" if parent and name else name or parent
         kind = self._kind(node, parent)
-        size = node.end_byte - node.start_byte
+        size = node.end_byte - start
         if size <= MAX_CHARS:
-            self._emit(node.start_byte, node.end_byte, symbol, name, kind,
+            self._emit(start, node.end_byte, symbol, name, kind,
                        tuple(dict.fromkeys(self._all_names(node))))
             return
         members = self._members(node)
         if kind in (_CLS, _MOD) and any(self._is_def(m) for m in members):
             # the header (signature up to the first member) stays with the small members
-            self._level_with_header(node, members, symbol, name, kind)
+            self._level_with_header(node, members, symbol, name, kind, start)
             return
-        self._big(node, parent, symbol, kind, name)
+        self._big(node, parent, symbol, kind, name, start)
 
     def _level_with_header(self, node: Any, members: list[Any], symbol: str, name: str,
-                           kind: str) -> None:
-        first_member = next((m for m in members if self._is_def(m)), None)
-        header_end = first_member.start_byte if first_member is not None else node.end_byte
-        if header_end - node.start_byte <= MAX_CHARS:
+                           kind: str, start: int | None = None) -> None:
+        start = node.start_byte if start is None else start
+        first = next((i for i, m in enumerate(members) if self._is_def(m)), None)
+        if first is not None:
+            while first > 0 and members[first - 1].type == "comment" and \
+                    self._adjacent([members[first - 1]], members[first]):
+                first -= 1  # the first member's doc comment goes with it, not the header
+        header_end = members[first].start_byte if first is not None else node.end_byte
+        if header_end - start <= MAX_CHARS:
             # end the header on the line before the first member (emit extends to line end)
-            cut = self.data.rfind(b"\n", node.start_byte, header_end)
-            self._emit(node.start_byte, cut if cut > node.start_byte else header_end, symbol,
-                       name, kind)
+            cut = self.data.rfind(b"\n", start, header_end)
+            self._emit(start, cut if cut > start else header_end, symbol, name, kind)
             self._level([m for m in members if m.start_byte >= header_end], symbol, "block")
         else:
-            self._big(node, "", symbol, kind, name)
+            self._big(node, "", symbol, kind, name, start)
 
-    def _big(self, node: Any, parent: str, symbol: str, kind: str, name: str = "") -> None:
+    def _big(self, node: Any, parent: str, symbol: str, kind: str, name: str = "",
+             start: int | None = None) -> None:
         """Split a large node into line windows, each starting with its signature line."""
-        line_start = self.data.rfind(b"\n", 0, node.start_byte) + 1
+        start = node.start_byte if start is None else start
+        line_start = self.data.rfind(b"\n", 0, start) + 1
         line_end = self.data.find(b"\n", node.end_byte)
         line_end = len(self.data) if line_end < 0 else line_end
         text = self._src(line_start, line_end)
         first_line = self.data.count(b"\n", 0, line_start) + 1
-        signature = text.split("\n", 1)[0]
+        sig_start = self.data.rfind(b"\n", 0, node.start_byte) + 1
+        sig_end = self.data.find(b"\n", node.start_byte)
+        signature = self._src(sig_start, len(self.data) if sig_end < 0 else sig_end)
         header = signature.rstrip() + "\n" if symbol else ""
         self.out.extend(line_windows(self.path, text, self.language, first_line, header,
                                      symbol or parent, name, kind))

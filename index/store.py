@@ -39,7 +39,8 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: 2: a `heads` column (path, symbol, definition names) searched as a boosted field.
+SCHEMA_VERSION = 2
 TABLE = "chunks"
 FILE_KIND = "file"
 GONE_KIND = "gone"
@@ -101,9 +102,21 @@ def glob_to_like(glob: str) -> str:
 
 
 def terms_for(path: str, symbol: str, text: str) -> str:
-    """The full-text column: path words, symbol words, the text, and split identifiers."""
-    path_words = " ".join(p for p in path.replace("/", " ").replace(".", " ").split())
-    return f"{path_words}\n{symbol}\n{text}\n{identifier_terms(symbol + ' ' + text)}"
+    """The body full-text column: the text and the parts of its compound identifiers.
+
+    (`path` and `symbol` are unused here: they go to the boosted `heads` column; the
+    signature stays so that callers preparing terms in worker processes do not change.)"""
+    return f"{text}\n{identifier_terms(text)}"
+
+
+def heads_for(path: str, symbol: str, names: Sequence[str]) -> str:
+    """The boosted full-text column: where the chunk lives and what it defines, with every
+    identifier also split (`HttpClient` -> http client) and joined (`parse_date` ->
+    parsedate), so a question's words find the definition by its name."""
+    stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    dirs = path.rsplit("/", 1)[0].replace("/", " ") if "/" in path else ""
+    idents = " ".join(dict.fromkeys([stem, *symbol.split("."), *names]))
+    return f"{dirs} {idents}\n{identifier_terms(idents, joined=True)}"
 
 
 class Store:
@@ -199,6 +212,7 @@ class Store:
             pa.field("end_line", pa.int32()),
             pa.field("text", pa.string()),
             pa.field("terms", pa.string()),
+            pa.field("heads", pa.string()),
             pa.field("chunk_hash", pa.string()),
             pa.field("file_hash", pa.string()),
             pa.field("size", pa.int64()),
@@ -234,6 +248,7 @@ class Store:
         # an FTS index on the empty table: rows written later are searched unindexed until
         # `optimize` folds them in, so full-text works from the first commit
         table.create_index("terms", config=FTS(with_position=False))
+        table.create_index("heads", config=FTS(with_position=False))
         _scalar_indexes(table)
         return table
 
@@ -277,6 +292,7 @@ class Store:
                 "names": (" " + " ".join(c.names) + " ") if c.names else "",
                 "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
                 "terms": terms[i] if terms is not None else terms_for(path, c.symbol, c.text),
+                "heads": heads_for(path, c.symbol, c.names),
                 "chunk_hash": c.hash,
                 "file_hash": file_hash, "size": size, "mtime_ns": mtime_ns,
                 "has_vec": vec is not None, "vector": zero if vec is None else vec})
@@ -309,7 +325,7 @@ class Store:
     def _blank(self, rid: str, path: str, kind: str) -> dict[str, Any]:
         """A row without text or vector: a file marker's base, or a tombstone as it is."""
         return {"id": rid, "path": path, "language": "", "kind": kind, "symbol": "",
-                "names": "", "start_line": 0, "end_line": 0, "text": "", "terms": "",
+                "names": "", "start_line": 0, "end_line": 0, "text": "", "terms": "", "heads": "",
                 "chunk_hash": "", "file_hash": "", "size": 0, "mtime_ns": 0,
                 "has_vec": False, "vector": [0.0] * self.dim}
 
@@ -480,8 +496,16 @@ class Store:
         return None
 
     # -- searches ------------------------------------------------------------------------
-    def fts(self, query: str, k: int, where: str | None) -> list[dict[str, Any]]:
-        q = self.table.search(query, query_type="fts", fts_columns="terms")
+    def _text_query(self, query: str, head_boost: float) -> Any:
+        from lancedb.query import FullTextOperator, MultiMatchQuery
+
+        return MultiMatchQuery(query, ["terms", "heads"], boosts=[1.0, head_boost],
+                               operator=FullTextOperator.OR)
+
+    def fts(self, query: str, k: int, where: str | None, head_boost: float = 1.0
+            ) -> list[dict[str, Any]]:
+        """Full-text hits; `head_boost` weighs the path/symbol/names column against the body."""
+        q = self.table.search(self._text_query(query, head_boost), query_type="fts")
         if where:
             q = q.where(where, prefilter=True)
         return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
@@ -501,7 +525,8 @@ class Store:
         return q.select(_HIT_COLUMNS).limit(k).to_list()  # type: ignore[no-any-return]
 
     def hybrid(self, query: str, vec: np.ndarray, k: int, where: str | None,
-               prefilter: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+               prefilter: bool = True, k_vec: int | None = None, head_boost: float = 1.0
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The full-text and the vector ranking, run concurrently.
 
         Through LanceDB's async API on one loop: two sync queries on two threads overlap
@@ -513,15 +538,18 @@ class Store:
             import asyncio
 
             table = await self._async_table()
-            text_q = table.query().nearest_to_text(query, columns="terms")
+            text_q = table.query().nearest_to_text(self._text_query(query, head_boost))
             if where:
                 text_q = text_q.where(where)
             vec_q = (table.query().nearest_to(vec.astype(np.float32)).column("vector")
                      .distance_type("cosine").nprobes(20).where(cond))
             if not (prefilter or where):
                 vec_q = vec_q.postfilter()
-            return await asyncio.gather(text_q.select(_HIT_COLUMNS).limit(k).to_arrow(),
-                                        vec_q.select(_HIT_COLUMNS).limit(k).to_arrow())
+            # the text hits bring their vectors: fusion compares every candidate to the
+            # query by both measures, not only those the vector search happened to return
+            return await asyncio.gather(
+                text_q.select([*_HIT_COLUMNS, "has_vec", "vector"]).limit(k).to_arrow(),
+                vec_q.select(_HIT_COLUMNS).limit(k_vec or k).to_arrow())
 
         fts_t, vec_t = _run_async(both())
         return fts_t.to_pylist(), vec_t.to_pylist()
@@ -539,7 +567,7 @@ class Store:
         # LIKE's `_` matches any character: over-fetch, then keep exact names only
         like = "% " + name.replace("'", "''").replace("%", "") + " %"
         q = (self.table.search().where(f"names LIKE '{like}'")
-             .select([*_HIT_COLUMNS, "names"]).limit(max(k * 4, 20)))
+             .select(_HIT_COLUMNS).limit(max(k * 4, 20)))
         rows: list[dict[str, Any]] = q.to_list()
         return [r for r in rows if f" {name} " in r["names"]][:k]
 
@@ -578,4 +606,4 @@ def _scalar_indexes(table: Any) -> None:
             table.create_index(column, config=config)
 
 
-_HIT_COLUMNS = ["path", "start_line", "end_line", "symbol", "kind", "language", "text"]
+_HIT_COLUMNS = ["path", "start_line", "end_line", "symbol", "kind", "language", "text", "names"]

@@ -390,6 +390,10 @@ class SearchParams:
     mode: str = field(default="hybrid", validator=attrs.validators.in_(("hybrid", "fts", "vector")))
     path_glob: str | None = None  # e.g. "src/**/*.py"
     language: str | None = None  # e.g. "python"
+    #: role -> weight (code, test, docs, config, generated; missing ones count 1.0, 0 leaves
+    #: a role out), e.g. {"test": 0.5} for "how does X work", {"test": 2} for "where is X
+    #: tested"
+    roles: dict[str, float] | None = None
 
 
 @define

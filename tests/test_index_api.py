@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from index.api import WorkspaceIndex, fts_query, open_index
+from index.api import WorkspaceIndex, fts_query, label, open_index
+from index.store import SCHEMA_VERSION
 from server.settings import IndexSettings
 
 CLIENT = '''import json
@@ -115,7 +117,8 @@ def test_bad_files_are_skipped_not_fatal(ws: Path, tmp_path: Path) -> None:
     assert stats.skipped >= 1
 
 
-@pytest.mark.parametrize("damage", ["garbage_meta", "foreign_dir", "broken_table", "old_schema"])
+@pytest.mark.parametrize("damage", ["garbage_meta", "foreign_dir", "broken_table", "old_schema",
+                                    "previous_schema"])
 def test_corrupt_or_foreign_index_is_rebuilt_with_a_notice(ws: Path, tmp_path: Path,
                                                           damage: str) -> None:
     ix = _open(ws, tmp_path)
@@ -130,6 +133,9 @@ def test_corrupt_or_foreign_index_is_rebuilt_with_a_notice(ws: Path, tmp_path: P
     elif damage == "broken_table":
         for p in (d / "lance").rglob("*.manifest"):
             p.write_bytes(b"garbage")
+    elif damage == "previous_schema":  # an index written by the release before this one
+        meta = json.loads((d / "meta.json").read_text())
+        (d / "meta.json").write_text(json.dumps({**meta, "schema": SCHEMA_VERSION - 1}))
     else:
         (d / "meta.json").write_text('{"schema": 0}')
     ix2 = _open(ws, tmp_path)
@@ -142,6 +148,54 @@ def test_corrupt_or_foreign_index_is_rebuilt_with_a_notice(ws: Path, tmp_path: P
 def test_fts_query_strips_syntax_and_adds_identifier_parts() -> None:
     assert fts_query('HttpClient "get" (x) OR -y') == "HttpClient get x OR y http client"
     assert fts_query("  ") == ""
+    # a sentence also asks for its neighbouring words run together, as identifiers have
+    # them; code does not (its neighbours are separate names)
+    assert fts_query("parse the date header") == (
+        "parse the date header parsedate dateheader")
+    assert "xy" not in fts_query("f(x, y)").split()
+
+
+GEOMETRY = """import math
+
+
+def area_of_circle(r):
+    return math.pi * r * r
+
+
+def perimeter(r):
+    return 2 * math.pi * r
+"""
+
+
+def test_a_chunk_of_several_definitions_is_labelled_by_the_one_the_query_names(
+        tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "geometry.py").write_text(GEOMETRY)
+    ix = _open(root, tmp_path)
+    ix.refresh()
+    hits = ix.search("perimeter of a circle", mode="fts")
+    assert hits[0].path == "geometry.py" and hits[0].start_line == 1  # one whole-file chunk
+    assert hits[0].symbol == "perimeter"
+    assert ix.search("area of circle", mode="fts")[0].symbol == "area_of_circle"
+    assert ix.search("math", mode="fts")[0].symbol == ""  # names neither: no false label
+    row = {"symbol": "Shape", "names": " Shape area scale "}
+    assert label(row, "scale it") == "Shape.scale" and label(row, "shape") == "Shape"
+
+
+def test_roles_reweigh_and_a_zero_weight_leaves_a_role_out(ws: Path, tmp_path: Path) -> None:
+    (ws / "tests").mkdir()
+    (ws / "tests" / "test_util.py").write_text(
+        "from pkg.util import parse_duration\n\n\ndef test_parse_duration():\n"
+        "    assert parse_duration('5m') == 300\n")
+    ix = _open(ws, tmp_path)
+    ix.refresh()
+    plain = ix.search("parse_duration", mode="fts")
+    assert {h.role for h in plain} >= {"code", "test"}
+    only_code = ix.search("parse_duration", mode="fts", roles={"test": 0, "docs": 0})
+    assert only_code and {h.role for h in only_code} == {"code"}
+    tests_first = ix.search("parse_duration", mode="fts", roles={"test": 10})
+    assert tests_first[0].role == "test"
 
 
 def test_replaced_chunks_become_tombstones_nothing_finds_until_compaction(

@@ -111,3 +111,52 @@ def test_split_identifier(name: str, parts: list[str]) -> None:
 
 def test_identifier_terms_only_adds_compound_parts() -> None:
     assert identifier_terms("x = HttpClient(); simple; HttpClient") == "http client"
+
+
+GO_DOC = """package demo
+
+// Throttle limits how many requests are processed at the same time, and queues the rest
+// until a slot frees up or the client gives up.
+func Throttle(limit int) func(http.Handler) http.Handler {
+""" + "\treturn nil // padding so the function is large enough to be its own chunk\n" * 8 + "}\n"
+
+TS_DOC = """export class Client {
+  /**
+   * Merge two sets of headers, the second winning.
+   */
+  mergeHeaders(a: Headers, b: Headers): Headers {
+""" + "    a = a; // padding so the method is large enough to be its own chunk\n" * 40 + """  }
+
+  get(url: string) {
+    return fetch(url);
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("path", "text", "symbol", "words"), [
+    ("demo.go", GO_DOC, "Throttle", "limits how many requests"),
+    ("client.ts", TS_DOC, "Client.mergeHeaders", "Merge two sets of headers"),
+])
+def test_a_doc_comment_is_in_the_chunk_of_the_definition_it_documents(
+        path: str, text: str, symbol: str, words: str) -> None:
+    chunks = chunk_text(path, text)
+    owner = next(c for c in chunks if c.symbol == symbol)
+    assert words in owner.text
+    assert owner.text.lstrip().startswith(("//", "/**"))  # the comment opens the chunk
+    assert not any(words in c.text for c in chunks if c is not owner)
+
+
+def test_merged_definitions_are_not_labelled_as_their_first_one() -> None:
+    text = "import math\n\n\ndef area_of_circle(r):\n    return math.pi * r * r\n\n\n" \
+           "def perimeter(r):\n    return 2 * math.pi * r\n"
+    (chunk,) = chunk_text("geometry.py", text)
+    assert chunk.symbol == "" and chunk.name == ""
+    assert chunk.names == ("area_of_circle", "perimeter")
+    (single,) = chunk_text("one.py", "import math\n\n\ndef area(r):\n    return r * r\n")
+    assert single.symbol == "area"  # one definition (plus imports) keeps its name
+
+
+def test_identifier_terms_can_add_joined_snake_case() -> None:
+    assert identifier_terms("parse_date(x)", joined=True) == "parse date parsedate"
+    assert identifier_terms("parse_date(x)") == "parse date"

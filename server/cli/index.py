@@ -43,6 +43,9 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--mode", choices=["hybrid", "fts", "vector"], default="hybrid")
     s.add_argument("--glob", dest="path_glob", help="only paths matching this glob")
     s.add_argument("--lang", dest="language", help="only this language (e.g. python)")
+    s.add_argument("--role", dest="roles", action="append", metavar="ROLE[=WEIGHT]",
+                   help="only files of this role (code, test, docs, config, generated), or "
+                        "with =WEIGHT rank them up (>1) or down (<1); repeatable")
     s.add_argument("-C", dest="path", help="workspace root (default: the enclosing repository)")
     s.add_argument("--json", action="store_true", help="JSON output")
     s.set_defaults(run=run_search)
@@ -154,6 +157,31 @@ def _status_text(st: dict[str, Any]) -> str:
     return text
 
 
+def parse_roles(specs: list[str]) -> dict[str, float] | None:
+    """`--role` values: bare names keep only those roles, NAME=WEIGHT re-weighs one."""
+    from index.roles import ROLES
+
+    if not specs:
+        return None
+    weights: dict[str, float] = {}
+    only: set[str] = set()
+    for spec in specs:
+        name, _, weight = spec.partition("=")
+        name = name.strip().lower()
+        if name not in ROLES:
+            raise ValueError(f"unknown role {name!r} (use {', '.join(ROLES)})")
+        if not weight:
+            only.add(name)
+            continue
+        try:
+            weights[name] = float(weight)
+        except ValueError:
+            raise ValueError(f"--role {spec}: the weight must be a number") from None
+    if only:
+        weights = {r: weights.get(r, 1.0) if r in only else 0.0 for r in ROLES}
+    return weights
+
+
 def run_search(args: argparse.Namespace) -> int:
     root = workspace_root(args.path)
     from server.paths import dirs
@@ -163,9 +191,14 @@ def run_search(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     try:
+        roles = parse_roles(args.roles or [])
+    except ValueError as exc:
+        print(f"stead: {exc}", file=sys.stderr)
+        return 2
+    try:
         ix = _open(root, None)
         hits = ix.search(args.query, args.k, mode=args.mode, path_glob=args.path_glob,
-                         language=args.language)
+                         language=args.language, roles=roles)
     except Exception as exc:
         print(f"stead: search failed: {exc}", file=sys.stderr)
         return 1

@@ -485,7 +485,7 @@ def register(ls: SteadServer) -> None:
             return {"hits": [], "state": mgr.state, "error": mgr.error}
         hits = await ls.off_loop(lambda: ix.search(
             p.query, p.k, mode=p.mode, path_glob=p.path_glob,  # type: ignore[arg-type]
-            language=p.language))
+            language=p.language, roles=p.roles))
         root = ix.root or Path("/")  # several folders: hit paths are absolute
         return {
             "hits": [{**protocol.dump(h), "uri": (root / h.path).as_uri()} for h in hits],
