@@ -22,7 +22,7 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 
 #: Weight of the full-text score for code-like and for natural-language queries.
-TEXT_WEIGHT_CODE = 0.9
+TEXT_WEIGHT_CODE = 0.95
 TEXT_WEIGHT_PROSE = 0.9
 
 _CODE_SIGNS = re.compile(r"[(){}\[\];=<>]|\w\.\w|::|->|\b[a-z]+[A-Z]\w*|\b\w+_\w+|^\w+$")
