@@ -259,3 +259,18 @@ async def test_an_answer_cut_at_the_token_cap_says_so(
     result = await ask(client, question="write it", maxTokens=6)
     assert result["stop_reason"] == "max_tokens"
     assert "stopped at the 6-token limit" in result["answer"]
+
+
+async def test_a_follow_up_keeps_the_earlier_context_first_and_reuses_the_read_prompt(
+    start_client: StartClient, tiny_model: Path, workspace: Path
+) -> None:
+    client = await chat_client(start_client, tiny_model)
+    await open_doc(client, workspace / "config.py", CONFIG_PY)
+    first = await ask(client, question="How does `load_config` work?")
+    second = await ask(client, question="and parse_settings?", conversationId=first["conversation_id"])
+    before = [(i["path"], i["start_line"], i["end_line"]) for i in first["manifest"]["items"]]
+    after = [(i["path"], i["start_line"], i["end_line"]) for i in second["manifest"]["items"]]
+    assert before and after[: len(before)] == before
+    assert all(i["detail"] == "earlier in this conversation" for i in second["manifest"]["items"][: len(before)])
+    # the prompt begins as the last one did: the model reads only what is new
+    assert second["timings"]["reused_tokens"] > 0

@@ -8,18 +8,19 @@ the event loop and stop it with `cancel`.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from server.chat.guard import LoopGuard
 from server.chat.prompt import SYSTEM, Plan, Turn, build, plan, rel_path
 from server.chat.store import ChatStore
-from server.context.types import Selection
+from server.context.types import Item, Selection
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,9 @@ def run_turn(
     question = question[:MAX_QUESTION_CHARS]
     cancel = cancel or threading.Event()
     cid = store.open(conversation_id, workspace=workspace, title=" ".join(question.split())[:80])
-    history = [
-        Turn(m.role, m.content) for m in store.messages(cid) if m.role in ("user", "assistant")
-    ]
+    stored = store.messages(cid)
+    history = [Turn(m.role, m.content) for m in stored if m.role in ("user", "assistant")]
+    earlier = next((m.manifest for m in reversed(stored) if m.role == "user" and m.manifest), None)
 
     # The manifest is announced once, for the attempt that answers, before its first piece.
     pending: list[tuple[Selection, tuple[str, ...]]] = []
@@ -174,7 +175,10 @@ def run_turn(
         budget = plan(window, max_tokens, cap, count(SYSTEM) + 24, q_tokens)
         why = budget_reason(budget, window, max_tokens, chat_budget, latency, rate, measured)
         t0 = time.perf_counter()
-        selection = select_fn(budget.context, count, query)
+        def fresh(left: int, count: Callable[[str], int] = count) -> Selection:
+            return select_fn(left, count, query)
+
+        selection = with_earlier(earlier, budget.context, count, root, fresh)
         timings["select"] = (time.perf_counter() - t0) * 1000
         prompt = build(question, history, selection, budget, count=count, root=root)
         pending[:] = [(selection, (*selection.notes, *prompt.notes))]
@@ -247,6 +251,60 @@ def run_turn(
 def model_name(backend: Any) -> str:
     info = getattr(backend, "info", None)
     return str(getattr(info, "name", "") or getattr(backend, "name", ""))
+
+
+#: Reason shown for context carried over from the previous turn of the conversation.
+EARLIER = "earlier in this conversation"
+
+
+def carried(manifest: dict[str, Any] | None, root: Path | None) -> list[Item]:
+    """The previous turn's context, re-read from disk, in the same order and with the same
+    reasons, so a follow-up's prompt begins exactly like the last one (the model reuses
+    what it has read).  Items whose file changed length or vanished are skipped."""
+    from server.context.symbols import read_text
+
+    out: list[Item] = []
+    for i in (manifest or {}).get("items", []):
+        path = str(i.get("path", ""))
+        full = path if os.path.isabs(path) or root is None else str(root / path)
+        text = read_text(full)
+        if text is None:
+            continue
+        lines = text.splitlines(keepends=True)
+        start, end = int(i.get("start_line", 1)), int(i.get("end_line", 0))
+        if not 1 <= start <= end <= len(lines):
+            continue
+        reasons = tuple(i.get("reasons") or [i.get("reason", EARLIER)])
+        out.append(Item(full, start, end, "".join(lines[start - 1 : end]),
+                        int(i.get("tokens", 0)), reasons, float(i.get("score", 0.0)),
+                        EARLIER))
+    return out
+
+
+def with_earlier(
+    manifest: dict[str, Any] | None,
+    budget: int,
+    count: Callable[[str], int],
+    root: Path | None,
+    select: Callable[[int], Selection],
+) -> Selection:
+    """A follow-up keeps the previous turn's context first (while it fits) and spends what
+    is left of the budget on new context for the new question."""
+    kept: list[Item] = []
+    used = 0
+    for item in carried(manifest, root):
+        t = count(item.text)
+        if used + t > budget:
+            break
+        kept.append(evolve(item, tokens=t))
+        used += t
+    fresh = select(budget - used)
+    if not kept:
+        return fresh
+    new = [i for i in fresh.items if not any(
+        os.path.normpath(i.path) == os.path.normpath(k.path)
+        and i.start_line <= k.end_line and k.start_line <= i.end_line for k in kept)]
+    return Selection((*kept, *new), fresh.dropped, budget, fresh.notes)
 
 
 def budget_reason(
