@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -122,3 +123,93 @@ def exclusive(lock_path: Path, mode: int = 0o600) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+# -- the roots rule ----------------------------------------------------------------------
+class OutsideRoots(ValueError):
+    """A URI or path that resolves outside every workspace root (and that the client did
+    not open itself): the one refusal every method gives."""
+
+    def __init__(self, raw: str, why: str = "outside the workspace roots") -> None:
+        super().__init__(f"{raw}: {why}; refused")
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class InRoots:
+    """Where an allowed URI or path leads."""
+
+    #: The real file (symlinks resolved); for an opened document outside the roots, its path.
+    real: Path
+    #: The root it is in (None for a document the client opened outside every root).
+    root: Path | None
+    #: Relative to that root as given (before symlinks), and after resolving them.
+    rel: str
+    real_rel: str
+    #: The client opened it itself: its buffer may be used though it is outside the roots.
+    opened_by_client: bool = False
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+def _under(path: Path, roots: list[Path]) -> tuple[Path, Path] | None:
+    for root in roots:
+        if path == root or path.is_relative_to(root):
+            return root, path.relative_to(root)
+    return None
+
+
+def in_roots(raw: str, roots: Sequence[Path | str], opened: Collection[str] = ()) -> InRoots:
+    """Resolve a file: URI, absolute path or root-relative path, or refuse it.
+
+    The real path (every symlink and `..` resolved) must lie inside a root's real path:
+    a link pointing out of the workspace is as outside as `/etc/passwd`.  A document the
+    client opened itself (`opened` holds its URIs and paths) is allowed wherever it is, and
+    says so, because the user put it in front of us.  Raises OutsideRoots otherwise.
+    """
+    if not isinstance(raw, str) or not raw or "\x00" in raw:
+        raise OutsideRoots(repr(raw), "not a file path")
+    if _SCHEME.match(raw) and not raw.startswith("file:"):
+        if raw in opened:  # untitled:, vscode-notebook-cell: ... an open buffer
+            return InRoots(Path(raw), None, raw, raw, True)
+        raise OutsideRoots(raw, "not a file: URI")
+    path = Path(uri_path(raw)) if raw.startswith("file:") else Path(os.path.expanduser(raw))
+    abs_roots = [Path(os.path.normpath(os.path.abspath(r))) for r in roots]
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+    candidates = [path] if path.is_absolute() else [r / path for r in abs_roots]
+    found: InRoots | None = None
+    why = "outside the workspace roots"
+    for candidate in candidates:
+        lexical = Path(os.path.normpath(os.path.abspath(candidate)))
+        given = _under(lexical, abs_roots) or _under(lexical, real_roots)
+        real = Path(os.path.realpath(lexical))
+        hit = _under(real, real_roots)
+        if hit is None:
+            if given is not None:
+                why = "resolves outside the workspace roots"  # a symlink pointing out
+            continue
+        root, real_rel = hit
+        rel = given[1] if given is not None else real_rel
+        result = InRoots(real, root, rel.as_posix(), real_rel.as_posix())
+        if real.exists():
+            return result
+        found = found or result
+    if found is not None:
+        return found
+    if raw in opened or (path.is_absolute() and str(path) in opened):
+        return InRoots(path, None, str(path), str(path), True)
+    if not roots:
+        raise OutsideRoots(raw, "no workspace root is open")
+    raise OutsideRoots(raw, why)
+
+
+def opened_documents(ls: object) -> set[str]:
+    """URIs and paths of the documents the client has open (for `in_roots`)."""
+    try:
+        uris = list(ls.workspace.text_documents)  # type: ignore[attr-defined]
+    except Exception:
+        return set()
+    out = set(uris)
+    out.update(uri_path(u) for u in uris if u.startswith("file:"))
+    return out

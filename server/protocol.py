@@ -98,6 +98,14 @@ class RequestFailed(JsonRpcException):
         super().__init__(message=message, code=REQUEST_FAILED, data=data)
 
 
+class OutsideRootsError(RequestFailed):
+    """The one refusal for a URI or path outside the workspace roots (server.paths.in_roots),
+    whichever method was given it; `data.kind` is "outside-roots"."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message, {"kind": "outside-roots", "path": path})
+
+
 def snake_keys(value: Any) -> Any:
     """Clients may write params in camelCase: turn every key into snake_case, recursively."""
     value = _plain(value)

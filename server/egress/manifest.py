@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import cattrs
 from attrs import field, frozen
 
 from server.egress import payload, rules, tokens, urls
-from server.paths import uri_path
+from server.paths import OutsideRoots, in_roots
 from server.redact import Placeholders, redact
 from server.settings import Settings
 
@@ -124,47 +123,19 @@ def digest(manifest: Manifest) -> str:
 
 
 # -- items ------------------------------------------------------------------------------
-def _as_path(raw: str) -> Path:
-    if raw.startswith("file:"):
-        return Path(uri_path(raw))
-    return Path(os.path.expanduser(raw))
-
-
-def _under(path: Path, roots: Sequence[Path]) -> Path | None:
-    for root in roots:
-        if path.is_relative_to(root):
-            return path.relative_to(root)
-    return None
-
-
 def locate(raw: str, roots: Sequence[Path]) -> tuple[Path, str, str]:
     """(real file, path relative to its root as given, relative path after symlinks).
 
-    Raises ManifestError for anything outside the workspace roots, before or after
-    following symlinks (`..`, absolute paths elsewhere, a link pointing out).
+    The roots rule of every method (`server.paths.in_roots`), without the open-document
+    allowance: nothing outside the roots is ever sent, opened or not.
     """
-    if not roots:
-        raise ManifestError(f"{raw}: no workspace root, so no file can be sent")
-    path = _as_path(raw)
-    abs_roots = [Path(os.path.normpath(os.path.abspath(r))) for r in roots]
-    real_roots = [Path(os.path.realpath(r)) for r in roots]
-    candidates = [path] if path.is_absolute() else [r / path for r in abs_roots]
-    found: tuple[Path, str, str] | None = None
-    for candidate in candidates:
-        lexical = Path(os.path.normpath(os.path.abspath(candidate)))
-        rel = _under(lexical, abs_roots) or _under(lexical, real_roots)
-        if rel is None:
-            continue
-        real = Path(os.path.realpath(lexical))
-        real_rel = _under(real, real_roots)
-        if real_rel is None:
-            raise ManifestError(f"{raw}: resolves outside the workspace roots; refused")
-        if real.exists():
-            return real, rel.as_posix(), real_rel.as_posix()
-        found = found or (real, rel.as_posix(), real_rel.as_posix())
-    if found is not None:
-        return found
-    raise ManifestError(f"{raw}: outside the workspace roots; refused")
+    try:
+        where = in_roots(raw, roots)
+    except OutsideRoots as exc:
+        if not roots:
+            raise ManifestError(f"{raw}: no workspace root, so no file can be sent") from None
+        raise ManifestError(str(exc)) from None
+    return where.real, where.rel, where.real_rel
 
 
 def _private_lines(private_texts: Iterable[str]) -> list[str]:

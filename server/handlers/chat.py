@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from server import protocol
+from server.handlers import inside_roots, mark_opened
 
 if TYPE_CHECKING:
     from server.chat.store import ChatStore
@@ -130,6 +131,8 @@ def register(ls: SteadServer) -> None:
         ring_items = service.ring(ls).candidates()
         index = service.index_of(ls)
         line = p.position.line if p.position else None
+        if p.uri:
+            inside_roots(ls, p.uri)  # refuses a file outside the roots the client never opened
         cursor = service.cursor_for(p.uri, line, docs)
         budget = p.budget if p.budget is not None else ls.settings.context.chat_budget
         if budget < 0:
@@ -140,7 +143,7 @@ def register(ls: SteadServer) -> None:
                 cursor=cursor, index=index,
             )
         )
-        return manifest_dict(sel, service.root_of(ls))
+        return mark_opened(manifest_dict(sel, service.root_of(ls)), list(ls.roots))
 
     @ls.feature(protocol.CHAT)
     async def chat(ls: SteadServer, params: Any) -> Any:
@@ -159,6 +162,8 @@ def register(ls: SteadServer) -> None:
         docs = service.open_docs(ls)
         ring_items = service.ring(ls).candidates()
         index = service.index_of(ls)
+        if p.uri:
+            inside_roots(ls, p.uri)
         cursor = service.cursor_for(p.uri, p.position.line if p.position else None, docs)
         if cursor is not None and p.position is not None and cursor.text is not None:
             service.ring(ls).touch(cursor.path, cursor.text.splitlines(keepends=True), cursor.line)
@@ -215,7 +220,8 @@ def register(ls: SteadServer) -> None:
                 conversation_id=result.conversation_id,
                 answer=result.answer,
                 manifest=protocol.parse(
-                    manifest_dict(result.selection, root, result.notes, result.budget_why),
+                    mark_opened(manifest_dict(result.selection, root, result.notes,
+                                              result.budget_why), list(ls.roots)),
                     protocol.Manifest,
                 ),
                 model=result.model,

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from server import protocol
-from server.paths import uri_path
+from server.handlers import inside_roots
+from server.paths import OutsideRoots, in_roots, uri_path
 
 if TYPE_CHECKING:
     from index.api import RefreshStats
@@ -316,6 +317,10 @@ class IndexManager:
         path = _path_of(uri)
         if path is None:
             return
+        try:
+            in_roots(str(path), self.ls.roots)
+        except OutsideRoots:
+            return  # an open file elsewhere, or a watcher event from outside: not ours
         if event in ("save", "watched"):
             self._edited.discard(uri)
             self._pending_paths.add(path)
@@ -469,9 +474,9 @@ def register(ls: SteadServer) -> None:
         if mgr.state in ("off", "disabled", "no workspace", "error"):
             return {"started": False, "state": mgr.state, "error": mgr.error}
         if p.paths:
-            root = ls.roots[0]
-            mgr.submit("paths", {root / x if not Path(x).is_absolute() else Path(x)
-                                 for x in p.paths})
+            # every path is checked before any is queued: one outside refuses the request
+            wanted = {inside_roots(ls, x, allow_opened=False).real for x in p.paths}
+            mgr.submit("paths", wanted)
         else:
             mgr.submit("full", None)
         return {"started": True, "state": mgr.state}
