@@ -25,6 +25,7 @@ from attrs import field, frozen
 
 from index import chunking, embed, walk
 from index.fusion import blend, head_boost, is_code_like, text_weight
+from index.lease import IndexLease
 from index.plan import plan_refresh
 from index.roles import RoleWeights, classify
 from index.store import CHUNK_ROWS, FILE_KIND, Store, glob_to_like, repr_sql, terms_for
@@ -123,7 +124,9 @@ class WorkspaceIndex:
         self.embed_error = ""
         self._cancel = threading.Event()
         self._refresh_lock = threading.Lock()
-        self._state = "ready"
+        #: One full indexer per workspace across processes (index/lease.py).
+        self.lease = IndexLease(self.dir)
+        self._state = "ready" if self.lease.complete else "incomplete"
         self._progress: tuple[int, int, str] = (0, 0, "")
         self._last: RefreshStats | None = None
         self._counts: dict[str, int] = {}
@@ -161,6 +164,8 @@ class WorkspaceIndex:
             self._cancel.clear()
             started = time.perf_counter()
             try:
+                if paths is None:  # a whole pass: only one process does it at a time
+                    self._lead(progress)
                 before = self.store.embedded
                 stats = self._refresh(paths, progress or (lambda d, t, m: None),
                                       embed_vectors)
@@ -173,18 +178,43 @@ class WorkspaceIndex:
                         paths is None or stats.added + stats.updated > SMALL_REFRESH):
                     n = self.embed_pending(progress)
                 stats = _replace(stats, chunks_embedded=inline + n)
+                if paths is None and not self._cancel.is_set():
+                    self.lease.mark_complete()
             except Cancelled:
                 stats = RefreshStats(cancelled=True)
             finally:
-                self._state = "ready"
+                if paths is None:
+                    self.lease.release()
+                self._state = "ready" if self.lease.complete else "incomplete"
                 self._update_counts()
             stats = _replace(stats, seconds=time.perf_counter() - started,
                              cancelled=stats.cancelled or self._cancel.is_set())
             self._last = stats
             return stats
 
+    def _lead(self, progress: Progress | None) -> None:
+        """Hold the workspace's index lease; while another process holds it, wait and
+        report its progress as ours.  Taking over after it is a cheap refresh: what it
+        committed is unchanged by hash, what it left undone is done here."""
+        counted = [0.0]
+
+        def waiting(holder: dict[str, Any]) -> None:
+            self._state = "waiting"
+            self._report(progress or (lambda d, t, m: None), int(holder.get("done", 0)),
+                         int(holder.get("total", 0)),
+                         f"another stead process (pid {holder.get('pid', '?')}) is indexing"
+                         f": {holder.get('message', '')}")
+            if time.monotonic() - counted[0] > 2.0:  # what it committed is searchable here
+                counted[0] = time.monotonic()
+                self._update_counts()
+
+        if not self.lease.acquire(self._cancel, waiting):
+            raise Cancelled
+
     def _report(self, progress: Progress, done: int, total: int, message: str) -> None:
         self._progress = (done, total, message)
+        if self._state != "waiting":
+            self.lease.progress(done, total, message)
         try:
             progress(done, total, message)
         except Exception:
