@@ -126,7 +126,7 @@ class WorkspaceIndex:
         self._refresh_lock = threading.Lock()
         #: One full indexer per workspace across processes (index/lease.py).
         self.lease = IndexLease(self.dir)
-        self._state = "ready" if self.lease.complete else "incomplete"
+        self._state = self._settled()
         self._progress: tuple[int, int, str] = (0, 0, "")
         self._last: RefreshStats | None = None
         self._counts: dict[str, int] = {}
@@ -185,12 +185,17 @@ class WorkspaceIndex:
             finally:
                 if paths is None:
                     self.lease.release()
-                self._state = "ready" if self.lease.complete else "incomplete"
+                self._state = self._settled()
                 self._update_counts()
             stats = _replace(stats, seconds=time.perf_counter() - started,
                              cancelled=stats.cancelled or self._cancel.is_set())
             self._last = stats
             return stats
+
+    def _settled(self) -> str:
+        """Idle state: `ready` only once a whole pass completed (here or in another
+        process); a client waiting for `ready` must not search a half-built index."""
+        return "ready" if self.lease.complete else "incomplete"
 
     def _lead(self, progress: Progress | None) -> None:
         """Hold the workspace's index lease; while another process holds it, wait and
@@ -450,7 +455,7 @@ class WorkspaceIndex:
             try:
                 self.store.optimize()
             finally:
-                self._state = "ready"
+                self._state = self._settled()
                 self._update_counts()
         return True
 

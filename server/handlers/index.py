@@ -45,7 +45,7 @@ MAINTAIN_CHECK_S = 30.0
 
 
 #: Index states that mean work under way.
-BUSY = ("starting", "scanning", "indexing", "embedding", "optimizing")
+BUSY = ("starting", "scanning", "indexing", "embedding", "optimizing", "waiting")
 
 
 def search_ready(st: dict[str, Any]) -> str:
@@ -74,7 +74,9 @@ def index_summary(st: dict[str, Any]) -> str:
     done, total = int(st.get("done") or 0), int(st.get("total") or 0)
     if state in BUSY:
         what = {"starting": "opening the index", "scanning": "scanning files",
-                "optimizing": "optimizing"}.get(state, "")
+                "optimizing": "optimizing",
+                "waiting": str(st.get("message") or "another stead process is indexing"),
+                }.get(state, "")
         if state == "indexing":
             what = f"indexing {done}/{total} files" if total else "indexing"
         elif state == "embedding":
