@@ -269,6 +269,165 @@ def _hex_secret(r: random.Random) -> tuple[list[str], str]:
     return [k], f"SECRET_KEY = '{k}'\n"
 
 
+# -- families that need their own formats: each generator picks one of the documented
+# forms at random, with a fresh random body every time --------------------------------------
+SYMBOLS = "!#%*+-._~@^"
+
+
+def password(r: random.Random) -> str:
+    """A password as people pick them: random, with symbols, or word + digits + symbol."""
+    form = r.randrange(4)
+    if form == 0:
+        return rnd(r, ALNUM, r.randint(10, 24))
+    if form == 1:
+        return rnd(r, ALNUM, r.randint(6, 12)) + r.choice(SYMBOLS) + rnd(r, ALNUM, r.randint(2, 6))
+    if form == 2:
+        word = r.choice(["Winter", "Falcon", "orange", "Maple", "river", "Quartz", "tiger"])
+        return word + str(r.randint(10, 9999)) + r.choice(SYMBOLS)
+    return rnd(r, string.ascii_lowercase, r.randint(5, 8)) + str(r.randint(100, 99999))
+
+
+def _urlenc(data: bytes) -> str:
+    from urllib.parse import quote
+
+    return quote(base64.b64encode(data).decode(), safe="")
+
+
+def _azure_sas(r: random.Random) -> tuple[list[str], str]:
+    sig = _urlenc(r.randbytes(32))
+    acct = rnd(r, string.ascii_lowercase, 10)
+    token = (f"sv=2022-11-02&ss=bfqt&srt=sco&sp=rwdlacupiytfx&se=2025-0{r.randint(1, 9)}-01T00:00:00Z"
+             f"&st=2024-01-01T00:00:00Z&spr=https&sig={sig}")
+    form = r.randrange(3)
+    if form == 0:
+        return [sig], f'url = "https://{acct}.blob.core.windows.net/backups/db.bak?{token}"\n'
+    if form == 1:
+        return [sig], f"AZURE_STORAGE_SAS_TOKEN='?{token}'\n"
+    return [sig], (f"BlobEndpoint=https://{acct}.blob.core.windows.net/;"
+                   f"SharedAccessSignature={token}\n")
+
+
+def _presigned(r: random.Random) -> tuple[list[str], str]:
+    sig = rnd(r, HEX, 64)
+    tok = _urlenc(r.randbytes(r.randint(300, 600)))
+    return [sig, tok], (
+        f"https://bucket.s3.eu-west-1.amazonaws.com/report.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Date=20240101T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token={tok}"
+        f"&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}\n")
+
+
+def _vault(r: random.Random) -> tuple[list[str], str]:
+    form = r.randrange(5)
+    if form == 4:
+        k = "s." + rnd(r, ALNUM, 24)
+        return [k], f"export VAULT_TOKEN={k}\n"
+    k = r.choice(["hvs.", "hvs.", "hvb."]) + "CAES" + rnd(r, B64URL, r.randint(86, 120))
+    return [k], [f"vault login {k}\n", f"export VAULT_TOKEN={k}\n",
+                 f"curl -H 'X-Vault-Token: {k}' https://vault.acme.io:8200/v1/secret/data/app\n",
+                 f'provider "vault" {{\n  token = "{k}"\n}}\n'][form]
+
+
+def _redis(r: random.Random) -> tuple[list[str], str]:
+    pw = password(r).replace("@", "x").replace("%", "x")
+    return [pw], r.choice([
+        f"REDIS_URL=redis://:{pw}@cache.internal:6379/0\n",
+        f'broker_url = "rediss://default:{pw}@redis.acme.io:6380/1"\n',
+        f"# redis.conf\nbind 127.0.0.1\nrequirepass {pw}\n",
+        f"masterauth {pw}\nreplicaof 10.0.0.5 6379\n",
+        f"redis-cli -h cache.internal -p 6379 -a {pw} --no-auth-warning ping\n",
+        f'CONFIG SET requirepass "{pw}"\n',
+        f"REDISCLI_AUTH={pw} redis-cli -h cache info\n",
+    ])
+
+
+def _password_flags(r: random.Random) -> tuple[list[str], str]:
+    pw = password(r)
+    return [pw], r.choice([
+        f"sshpass -p {pw} ssh deploy@build.acme.io 'systemctl restart app'\n",
+        f"sshpass -p '{pw}' scp dump.sql backup@db:/srv/\n",
+        f"docker login -u ci-bot -p {pw} registry.acme.io\n",
+        f"podman login --username ci -p {pw} quay.io\n",
+        f"keytool -importkeystore -srckeystore app.p12 -srcstoretype PKCS12 -destkeystore app.jks "
+        f"-deststorepass {pw} -srcstorepass {pw}\n",
+        f"keytool -genkey -alias app -keystore app.jks -storepass {pw} -keypass {pw}\n",
+        f"jarsigner -keystore release.jks -storepass {pw} app.apk release\n",
+        f"mysql -h db.internal -u root -p{pw} orders < dump.sql\n",
+        f"mysqldump -uroot -p{pw} --all-databases > all.sql\n",
+        f"openssl pkcs12 -export -in cert.pem -inkey key.pem -passout pass:{pw} -out bundle.p12\n",
+        f"curl -u admin:{pw} https://jenkins.acme.io/api/json\n",
+        f"smbclient //fs01/share -U alice%{pw} -c 'ls'\n",
+        f"ldapsearch -x -H ldap://dc01 -D 'cn=admin,dc=acme,dc=io' -w {pw} '(uid=bob)'\n",
+        f"sqlcmd -S sql01 -U sa -P {pw} -Q 'SELECT 1'\n",
+        f"wget --user=deploy --password={pw} https://files.acme.io/build.tgz\n",
+        f"net use Z: \\\\fs01\\projects {pw} /user:ACME\\alice /persistent:yes\n",
+        f"net use \\\\fs01\\ipc$ /user:administrator {pw}\n",
+        f"mongosh mongodb://db01:27017 -u admin -p {pw} --authenticationDatabase admin\n",
+        f"plink -ssh admin@10.1.2.3 -pw {pw} uptime\n",
+        f"az login --service-principal -u app-id -p {pw} --tenant acme.onmicrosoft.com\n",
+        f"helm registry login registry.acme.io --username bot --password {pw}\n",
+    ])
+
+
+def _config_password(r: random.Random) -> tuple[list[str], str]:
+    pw = password(r).replace("<", "x").replace("&", "x")
+    host = rnd(r, string.ascii_lowercase, 6)
+    return [pw], r.choice([
+        f"machine api.{host}.io\n  login deploy\n  password {pw}\n",
+        f"machine {host}.acme.io login bob password {pw}\n",
+        f"<server>\n  <id>nexus</id>\n  <username>ci</username>\n  <password>{pw}</password>\n</server>\n",
+        f"<connection><user>app</user><dbPassword>{pw}</dbPassword></connection>\n",
+        f"spring.datasource.url=jdbc:postgresql://db:5432/app\nspring.datasource.password={pw}\n",
+        f"quarkus.datasource.password={pw}\n",
+        f"PGPASSWORD={pw} psql -h db.internal -U app -d orders -c 'select 1'\n",
+        f"export PGPASSWORD='{pw}'\n",
+        f"db.{host}.internal:5432:orders:app:{pw}\n",
+        f"*:*:*:replicator:{pw}\n",
+        f'<add key="DbPassword" value="{pw}" />\n',
+        f"MYSQL_PWD={pw} mysql -h db -u app\n",
+    ])
+
+
+def _docker_auths(r: random.Random) -> tuple[list[str], str]:
+    auth = base64.b64encode(f"ci-bot:{password(r)}".encode()).decode()
+    ident = rnd(r, B64URL, r.randint(40, 120))
+    form = r.randrange(2)
+    if form == 0:
+        return [auth], ('{\n  "auths": {\n    "registry.acme.io": {\n      "auth": "' + auth
+                        + '"\n    }\n  }\n}\n')
+    return [ident], ('{"auths": {"https://index.docker.io/v1/": {"identitytoken": "' + ident
+                     + '"}}}\n')
+
+
+def _long_session(r: random.Random) -> tuple[list[str], str]:
+    tok = "IQoJb3JpZ2luX2Vj" + rnd(r, B64, r.randint(600, 1200)) + "=="
+    return [tok], r.choice([
+        f"[default]\naws_session_token = {tok}\n",
+        f"export AWS_SESSION_TOKEN={tok}\n",
+        '{"Credentials": {"SessionToken": "' + tok + '", "Expiration": "2024-01-01T00:00:00Z"}}\n',
+        f"AWS_SESSION_TOKEN='{tok}' aws s3 ls\n",
+    ])
+
+
+def _session_cookie(r: random.Random) -> tuple[list[str], str]:
+    v = rnd(r, ALNUM, r.randint(26, 64))
+    name = r.choice(["sessionid", "PHPSESSID", "JSESSIONID", "connect.sid", "_app_session"])
+    return [v], f"curl -b '{name}={v}' https://app.acme.io/account\n"
+
+
+def _env_prefix(r: random.Random) -> tuple[list[str], str]:
+    name, value = r.choice([
+        ("GITHUB_TOKEN", "ghp_" + rnd(r, ALNUM, 36)),
+        ("API_KEY", rnd(r, ALNUM, 32)),
+        ("DB_PASSWORD", password(r)),
+        ("AWS_SECRET_ACCESS_KEY", rnd(r, B64, 40)),
+        ("SLACK_TOKEN", rnd(r, ALNUM, 30)),
+        ("ADMIN_PASS", password(r)),
+    ])
+    cmd = r.choice(["python manage.py migrate", "./deploy.sh prod", "npm run release",
+                    "gh release create v1.2.0", "aws s3 sync dist s3://bucket"])
+    return [value], f"{name}={value} {cmd}\n"
+
+
 KINDS: dict[str, Gen] = {
     "aws-access-key-id": _aws_id,
     "aws-credentials-file": _aws_secret,
@@ -309,7 +468,108 @@ KINDS: dict[str, Gen] = {
     "databricks-token": _databricks,
     "square-oauth-secret": _square,
     "hex-secret-key": _hex_secret,
+    "azure-sas-signature": _azure_sas,
+    "presigned-url": _presigned,
+    "vault-token": _vault,
+    "redis-credentials": _redis,
+    "password-cli-flags": _password_flags,
+    "password-config-forms": _config_password,
+    "docker-config-auths": _docker_auths,
+    "long-session-token": _long_session,
+    "session-cookie": _session_cookie,
+    "var-secret-command": _env_prefix,
 }
+
+# -- near misses: not secrets, in the forms the rules above must not take for one ---------
+NearMiss = Callable[[random.Random], str]
+
+
+def _nm_version(r: random.Random) -> str:
+    v = ".".join(str(r.randint(0, 40)) for _ in range(3)) + "." + str(r.randint(0, 9999))
+    return r.choice([f'__version__ = "{v}"\n', f"<AssemblyVersion>{v}</AssemblyVersion>\n",
+                     f'[assembly: AssemblyFileVersion("{v}")]\n', f"version: {v}\n",
+                     f"FileVersion {v}\n", f"ProductVersion = {v}\n"])
+
+
+def _nm_oid(r: random.Random) -> str:
+    oid = f"{r.randint(0, 2)}.{r.randint(1, 40)}.{r.randint(1, 99)}.{r.randint(1, 99)}"
+    return r.choice([f'OID "{oid}"\n', f"x509.ObjectIdentifier('{oid}')\n",
+                     f'{{"{oid}": "commonName"}}\n', f"oid = {oid}\n"])
+
+
+def _nm_integrity(r: random.Random) -> str:
+    alg, n = r.choice([("sha512", 64), ("sha384", 48), ("sha256", 32), ("sha1", 20)])
+    h = f"{alg}-" + base64.b64encode(r.randbytes(n)).decode()
+    return r.choice([f'      "integrity": "{h}",\n',
+                     f'<script src="app.js" integrity="{h}" crossorigin="anonymous"></script>\n',
+                     f'narHash = "{h}";\n', f'"narHash": "{h}",\n',
+                     f"  integrity {h}\n", f"    resolution: {{integrity: {h}}}\n"])
+
+
+def _nm_public_key(r: random.Random) -> str:
+    n = b64url(r.randbytes(256))
+    blob = "AAAAB3NzaC1yc2EAAAADAQABAAABAQ" + base64.b64encode(r.randbytes(256)).decode()
+    spki = ("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"
+            + base64.b64encode(r.randbytes(256)).decode())
+    return r.choice([
+        '{"keys": [{"kty": "RSA", "kid": "' + rnd(r, B64URL, 43) + '", "use": "sig", "n": "'
+        + n + '", "e": "AQAB"}]}\n',
+        f'authorized_key = "{blob}"\n',
+        f'PUBLIC_KEY = "{spki}"\n',
+        '{"crv": "P-256", "x": "' + b64url(r.randbytes(32)) + '", "y": "'
+        + b64url(r.randbytes(32)) + '"}\n',
+    ])
+
+
+def _nm_link_local(r: random.Random) -> str:
+    return r.choice(["curl http://169.254.169.254/latest/meta-data/iam/\n",
+                     "METADATA_URL = 'http://169.254.169.254/computeMetadata/v1/'\n",
+                     f"link-local: 169.254.{r.randint(0, 255)}.{r.randint(1, 254)}\n"])
+
+
+def _nm_password_refs(r: random.Random) -> str:
+    return r.choice([
+        "docker login -u bot --password-stdin registry.acme.io < token.txt\n",
+        "openssl pkcs12 -export -passout env:P12_PASS -out a.p12\n",
+        "openssl rsa -in key.pem -passin file:/run/secrets/pass\n",
+        "password_file = '/etc/app/password'\n", "token_type = 'bearer'\n",
+        "self.password = password\n", "if not password:\n    raise ValueError('password')\n",
+        "mysql -u root -p orders\n", "git commit --no-verify --bypass-hooks x\n",
+        "PASSWORD_MIN_LENGTH=12 ./configure\n", "sig = inspect.signature(func)\n",
+        "session = requests.Session()\n", "net use Z: \\\\fs01\\projects /persistent:yes\n",
+        "redis-cli -h cache -p 6379 ping\n", "KEY_FILE=/etc/ssl/key.pem ./serve\n",
+        "requirepass ${REDIS_PASSWORD}\n", "<password>${env.NEXUS_PASSWORD}</password>\n",
+        "spring.datasource.password=${DB_PASSWORD}\n", "12:30:45:120:done\n",
+        "machine learning model with password protection\n",
+    ])
+
+
+NEAR_MISSES: dict[str, NearMiss] = {
+    "four-part version": _nm_version,
+    "oid": _nm_oid,
+    "integrity hash": _nm_integrity,
+    "public key / jwks": _nm_public_key,
+    "link-local metadata": _nm_link_local,
+    "password references, not values": _nm_password_refs,
+}
+
+
+def near_miss_fp(per_kind: int, seed: int) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """Per kind: snippets where anything at all was redacted (a secret, an IP or email)."""
+    rng = random.Random(seed)
+    out: dict[str, tuple[int, int]] = {}
+    shown: list[str] = []
+    for name, gen in NEAR_MISSES.items():
+        fp = 0
+        for _ in range(per_kind):
+            text = gen(rng)
+            found = find(text)
+            if found:
+                fp += 1
+                if len(shown) < 20:
+                    shown.append(f"{name}: {found[0][0]} in {text.strip()[:100]!r}")
+        out[name] = (fp, per_kind)
+    return out, shown
 
 FILLER = (
     "def handler(event, context):\n    items = load(event['items'])\n    return len(items)\n",
@@ -435,6 +695,15 @@ def main() -> int:
         print("    miss:", m)
     for name, (c, n) in pii_recall(args.seed).items():
         print(f"  {name} recall: {c}/{n}")
+    nm, shown = near_miss_fp(args.per_kind, args.seed + 1)
+    fp = sum(c for c, _ in nm.values())
+    total_nm = sum(n for _, n in nm.values())
+    print(f"\nfalse positives on near misses (anything redacted in a snippet with no secret): "
+          f"{fp}/{total_nm} = {fp / total_nm:.1%}")
+    for name, (c, n) in nm.items():
+        print(f"    {name:<34} {c:>3}/{n}")
+    for line in shown:
+        print("    fp:", line)
 
     big = "\n".join(FILLER * 20000) + "\npassword = 'hunter2-at-the-end'\n"
     t = time.perf_counter()

@@ -189,6 +189,9 @@ _DOC_NETS = tuple(
 )
 
 
+_LINK_LOCAL_V4 = ipaddress.ip_network("169.254.0.0/16")
+
+
 def _valid_ip(value: str) -> bool:
     """Real addresses only: loopback, unspecified, broadcast and documentation ranges say
     nothing about the user's network and are kept."""
@@ -203,7 +206,11 @@ def _valid_ip(value: str) -> bool:
     if any(addr in net for net in _DOC_NETS):
         return False
     if isinstance(addr, ipaddress.IPv4Address):
+        if addr in _LINK_LOCAL_V4:  # 169.254.169.254 is every cloud's metadata service
+            return False
         octets = [int(o) for o in value.split(".")]
+        if octets[0] <= 2 and max(octets[1:]) <= 99:
+            return False  # 1.6.1.58, 2.5.4.3: versions and OIDs, not the user's hosts
         if octets[0] == 0 or (all(o in _MASK_OCTETS for o in octets) and octets == sorted(
             octets, reverse=True
         )):
@@ -225,8 +232,18 @@ _PLACEHOLDER_RE = re.compile(r"<(?:SECRET_)?[A-Z0-9_]+_\d+>")
 # keyword must start a new word (`keyword`, `tokenize` and `author` are not secrets).
 _KW_LOWER = r"pass(?:word|wd|phrase)?|pwd|secret|token|apikey|key|auth|credentials?"
 _KW_CAMEL = r"Pass(?:word|wd|phrase)?|Pwd|Secret|Token|Key|Auth|Credentials?"
+#: ALL-CAPS names glue words together (PGPASSWORD, DBSECRET); compounds written in lower
+#: case are common JSON keys (identitytoken, clientsecret, dbpassword).
+_KW_UPPER = r"PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|APIKEY"
+_COMPOUND_HEADS = ("identity", "registry", "access", "refresh", "api", "auth", "bearer",
+                   "session", "client", "app", "bot", "private", "master", "admin", "root",
+                   "db", "user", "store", "key", "trust", "service", "oauth", "login")
+#: Lookbehinds (fixed width each), so a rule tried *at* "token" still sees "identitytoken".
+_KW_COMPOUND = "(?:" + "|".join(f"(?<=(?i:{h}))" for h in _COMPOUND_HEADS) + ")" + (
+    r"(?i:token|secret|password|passwd|pass|pwd|key)")
 _KEY = (
-    rf"(?:(?<![A-Za-z])(?i:{_KW_LOWER})|(?<=[a-z0-9])(?:{_KW_CAMEL}))"
+    rf"(?:(?<![A-Za-z])(?i:{_KW_LOWER})|(?<=[a-z0-9])(?:{_KW_CAMEL})"
+    rf"|(?<=[A-Z])(?:{_KW_UPPER})|{_KW_COMPOUND})"
     r"(?P<rest>(?:[_.\-A-Z0-9][A-Za-z0-9_.\-]{0,30}?)?)"
 )
 _PASSWORD_WORDS = ("pass", "pwd")
@@ -243,15 +260,21 @@ _NOT_SECRET_SUFFIX = re.compile(
 )
 
 _ASSIGN = r"[\"']?\]?[ \t]*(?:=>|:=|::?|=)(?!=)[ \t]*"
-_QUOTED = rf"{_KEY}{_ASSIGN}(?P<q>[\"'`])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){{1,400}})(?P=q)"
+_QUOTED = rf"{_KEY}{_ASSIGN}(?P<q>[\"'`])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){{1,8192}})(?P=q)"
 _BARE = (
     rf"{_KEY}{_ASSIGN}(?P<value>[^\s\"'`,;&#()\[\]{{}}<>$%]"
-    r"[^\s\"'`,;&#()\[\]{}<>]{0,399})(?=[ \t]*(?:$|[;&#\n\r]|\s+#|\s*//))"
+    r"[^\s\"'`,;&#()\[\]{}<>]{0,8191})(?=[ \t]*(?:$|[;&#\n\r]|\s+#|\s*//))"
 )
 _FLAG = (
-    r"(?<![\w-])--?(?i:password|passwd|pass|token|api-key|apikey|secret|access-key|"
-    r"auth-token|client-secret)[ =](?P<q>[\"']?)(?P<value>[^\s\"'`$<>{}()\[\]]{3,400})(?P=q)(?!\w)"
+    r"(?<![\w-])--?(?!no-)(?:[A-Za-z0-9]+-)*(?i:password|passwd|passphrase|pass|pwd|pw|token|"
+    r"api-?key|secret|access-?key|secret-?key|auth-?token|client-?secret|storepass|keypass|"
+    r"srcstorepass|deststorepass|srckeypass|destkeypass)(?:[ =]|:(?=[^\s/\\]))"
+    r"(?:(?P<q>[\"'])(?P<qv>(?:(?!(?P=q))[^\n\\]|\\.){3,400})(?P=q)"
+    r"|(?P<v>[^\s\"'`$<>{}()\[\]\-][^\s\"'`$<>{}()\[\]]{2,8191})(?!\w))"
 )
+#: A flag's value: quoted (spaces allowed), or one shell word.
+_FLAG_VALUE = (r"(?:(?P<q>[\"'])(?P<qv>(?:(?!(?P=q))[^\n\\]|\\.){1,400})(?P=q)"
+               r"|(?P<v>[^\s\"'\-][^\s\"']*))")
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z_.]*$")
 _CODE_VALUE = re.compile(
@@ -295,6 +318,15 @@ def looks_generated(v: str) -> bool:
 _IDENT_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
 
+_PASSWORD_END = re.compile(r"(?:pass(?:word|wd|phrase)?|pwd)$")
+
+
+def names_password(keyword: str) -> bool:
+    """`password`, `passwd`, `pwd`, and compounds ending in one (`dbpassword`, `storepass`)."""
+    kw = keyword.lower()
+    return kw.startswith(_PASSWORD_WORDS) or bool(_PASSWORD_END.search(kw))
+
+
 def keyword_value_is_secret(
     keyword: str, rest: str, value: str, quoted: bool, attribute: bool = False
 ) -> bool:
@@ -311,8 +343,10 @@ def keyword_value_is_secret(
     v = value.strip()
     if not v or _PLACEHOLDER_RE.fullmatch(v) or _is_template(v) or _CODE_VALUE.match(v):
         return False
+    if is_public_material(v):
+        return False
     kw = keyword.lower()
-    is_password = kw.startswith(_PASSWORD_WORDS)
+    is_password = names_password(kw)
     if not quoted:
         if attribute or _IDENT_DOTTED.fullmatch(v):
             return False  # `self.password = x`, `password: config.password`
@@ -426,14 +460,33 @@ def _keyword_extract(quoted: bool) -> Callable[[re.Match[str]], tuple[int, int, 
         i = m.start()
         while i > 0 and (m.string[i - 1].isalnum() or m.string[i - 1] == "_"):
             i -= 1
-        attribute = i > 0 and m.string[i - 1] == "."
+        attribute = i > 0 and m.string[i - 1] == "." and not _property_key(m.string, i)
+        if _PUBLIC_NAME.search(m.string[i:m.start()] + keyword):
+            return None  # public_key, pubKey, PUBLIC_TOKEN_URL: named public
         if not keyword_value_is_secret(keyword, rest, value, quoted, attribute):
             return None
-        kind = "PASSWORD" if keyword.lower().startswith(_PASSWORD_WORDS) else "SECRET"
+        kind = "PASSWORD" if names_password(keyword) else "SECRET"
         start, end = m.span("value")
         return start, end, kind
 
     return extract
+
+
+_PUBLIC_NAME = re.compile(r"(?i)public|pub_?key|^pub")
+_CODE_OWNERS = frozenset(("self", "this", "cls", "super", "os", "obj", "ctx", "req", "res",
+                          "request", "response", "user", "args", "opts", "options", "kwargs"))
+
+
+def _property_key(text: str, i: int) -> bool:
+    """`spring.datasource.password=...` at the start of a line is a properties file, not an
+    attribute assignment in code (`self.password = password`)."""
+    j = i
+    while j > 0 and (text[j - 1].isalnum() or text[j - 1] in "_.-"):
+        j -= 1
+    if j > 0 and text[j - 1] != "\n":
+        return False
+    first = text[j:i].split(".", 1)[0]
+    return bool(first) and first not in _CODE_OWNERS
 
 
 def _hex_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
@@ -447,12 +500,14 @@ def _email_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
 
 
 _MASK_OCTETS = frozenset((0, 128, 192, 224, 240, 248, 252, 254, 255))
-_VERSION_CONTEXT = re.compile(r"(?i)(?:version|release|section|spec|rfc|\bv|§)[\s:=\"'(]*$")
+_VERSION_CONTEXT = re.compile(
+    r"(?i)(?:version|release|section|spec|rfc|\bv|\bver|build|§|\boid|objectidentifier|"
+    r"object identifier|obj_id)[\s:=\"'(>_,\[]*$")
 
 
 def _ip_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
     text, start, end = m.string, m.start(), m.end()
-    if _VERSION_CONTEXT.search(text, max(0, start - 16), start):
+    if _VERSION_CONTEXT.search(text, max(0, start - 24), start):
         return None  # "version 1.2.3.4", "section 8.2.4.44"
     if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.:"):
         return None
@@ -461,6 +516,216 @@ def _ip_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
                             (text[end] == "." and text[end + 1 : end + 2].isdigit())):
         return None
     return (start, end, "IP") if _valid_ip(m.group(0)) else None
+
+
+# -- the families that need their own formats --------------------------------------------
+_NOT_SECRET_REF = re.compile(r"(?i)^(?:env|file|fd|stdin|keychain|pass):?$|^(?:env|file|fd):")
+
+
+def _flag_value(v: str) -> bool:
+    """A flag's value, unless it points at the secret instead of being it (`env:VAR`,
+    `file:path`, openssl's `-passin stdin`) or is a template."""
+    return _not_template(v) and not _NOT_SECRET_REF.match(v)
+
+
+#: An integrity hash names its algorithm (SRI, npm/yarn/pnpm lock files, nix narHash).
+_DIGEST = re.compile(r"(?i)^(?:sha(?:1|224|256|384|512)|sha3-\d+|md5|blake2[bs]?|blake3)[-_:]")
+#: OpenSSH public key blobs: base64 of the length-prefixed algorithm name.
+_SSH_PUBLIC = ("AAAAB3NzaC1", "AAAAC3NzaC1", "AAAAE2VjZHNh", "AAAAG3NrLXNzaC1")
+#: Keys whose values are public or identifiers by definition (JWK, RFC 7517/7518) or
+#: digests by name.
+_PUBLIC_KEYS = frozenset(("n", "e", "x", "y", "x5c", "x5t", "x5t#s256", "kid", "kty", "alg",
+                          "use", "crv", "modulus", "exponent", "publickey", "public_key",
+                          "pubkey", "public", "certificate", "cert", "x509"))
+_DIGEST_KEY = re.compile(r"(?i)(?:hash|digest|checksum|integrity|sha\d*|fingerprint|etag|"
+                         r"nonce|sri|crc|md5)$")
+_KEY_BEFORE = re.compile(r"[\"']?(?P<k>[A-Za-z_#][\w#.\-]{0,40})[\"']?\s*(?:=>|:=|:|=)\s*$")
+
+
+def _public_der(value: str) -> bool:
+    """Base64 DER that is a public key or certificate: SEQUENCE { SEQUENCE ... } (SPKI,
+    X.509), where private keys (PKCS#1, PKCS#8, SEC1) start SEQUENCE { INTEGER ... }."""
+    if not value.startswith("MI") and not value.startswith("MF") and not value.startswith("MC"):
+        return False
+    try:
+        head = base64.b64decode(value[:16] + "=" * (-len(value[:16]) % 4))
+    except ValueError:
+        return False
+    if len(head) < 4 or head[0] != 0x30:
+        return False
+    n = head[1]
+    offset = 2 + (n & 0x7F if n & 0x80 else 0)
+    return offset < len(head) and head[offset] == 0x30
+
+
+_SSH_PUBLIC_LINE = re.compile(r"^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-\S+|sk-\S+@openssh\.com)"
+                              r"\s+AAAA")
+
+
+def is_public_material(value: str) -> bool:
+    """Public keys, certificates and labelled digests: random-looking, but not secrets."""
+    v = value.strip()
+    return bool(_DIGEST.match(v) or v.startswith(_SSH_PUBLIC) or _SSH_PUBLIC_LINE.match(v)
+                or _public_der(v))
+
+
+def _entropy_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    value = m.group("v")
+    if is_public_material(value):
+        return None
+    key = _KEY_BEFORE.search(m.string, max(0, m.start() - 60), m.start())
+    if key is not None:
+        name = key.group("k").lower()
+        if name in _PUBLIC_KEYS or _DIGEST_KEY.search(name):
+            return None
+    if not _high_entropy_b64(value):
+        return None
+    return (*m.span("v"), "HIGH_ENTROPY")
+
+
+def _flag_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    group = "qv" if m.group("qv") is not None else "v"
+    if m.group(group) is None or not _flag_value(m.group(group)):
+        return None
+    return (*m.span(group), "PASSWORD")
+
+
+def _family_rules() -> list[Rule]:
+    """Formats and contexts detect-secrets and gitleaks' basics miss: each rule says whose
+    documented format it follows."""
+    pct = r"(?:[A-Za-z0-9+/_~.\-]|%[0-9A-Fa-f]{2})"
+    tool = r"[^\n|;&]*?\s"  # the rest of the same command
+    return [
+        # HashiCorp Vault: hvs./hvb./hvr. tokens (Vault >= 1.10 token formats) and legacy
+        # s./b. tokens where Vault is named.
+        Rule("VAULT_TOKEN", _r(r"(?<![\w.])hv[sbr]\.[A-Za-z0-9_\-]{20,}"),
+             "stead (HashiCorp Vault token prefixes)", triggers=("hvs.", "hvb.", "hvr.")),
+        Rule("VAULT_TOKEN", _r(
+            r"(?i:vault[_-]?token|x-vault-token|vault\s+login)[\"']?(?:\s*[:=]\s*|\s+)"
+            r"[\"']?(?:-\S+\s+)*(?P<v>[sb]\.[A-Za-z0-9]{20,})"),
+            "stead (HashiCorp Vault legacy tokens)", group="v", extend=True,
+            itriggers=("vault",), after=200),
+        # Signed URLs: Azure SAS `sig`, S3 and GCS presigned signatures and session
+        # tokens, CloudFront `Signature`: URL-encoded base64 or hex.
+        Rule("SIGNED_URL", _r(
+            r"(?<![A-Za-z0-9_-])(?:sig|X-Amz-Signature|X-Amz-Security-Token|X-Goog-Signature|"
+            rf"Signature|SharedAccessSignature|se?ssion[_-]?token)=(?P<v>{pct}{{16,8192}})"),
+            "stead (Azure SAS, AWS SigV4, GCS V4, CloudFront signed URLs)", group="v",
+            priority=2, extend=False, triggers=("sig=", "Signature=", "Security-Token=",
+                                                "ession_token=", "essionToken=",
+                                                "ession-token="),
+            before=40, after=8400, mode="scan"),
+        Rule("AZURE_KEY", _r(r"(?i:SharedAccessKey|AccessKey|PrimaryKey|SecondaryKey)=(?P<v>"
+                             r"[A-Za-z0-9+/]{20,}={0,2})"),
+             "stead (Azure Service Bus / Event Hubs / IoT connection strings)", group="v",
+             priority=1, extend=False, itriggers=("key=",), before=20),
+        # Session cookies: the value is the login.
+        Rule("SESSION", _r(
+            r"(?<![\w.-])(?i:session(?:id|_id|-id|_token|token|_key)?|sid|connect\.sid|"
+            r"phpsessid|jsessionid|asp\.net_sessionid|_session_id|laravel_session|"
+            r"_[a-z]+_session)=(?P<v>[A-Za-z0-9%._~+/:=\-]{16,8192})"),
+            "stead (session cookies)", group="v", priority=2, extend=False,
+            validate=lambda v: looks_generated(v.rstrip("=")) or len(v) >= 32,
+            itriggers=("sess", "sid="), before=30),
+        # Redis: requirepass / masterauth in redis.conf or CONFIG SET, redis-cli -a.
+        Rule("PASSWORD", _r(
+            r"(?im)^[ \t]*(?:config\s+set\s+)?(?:requirepass|masterauth)[ \t]+[\"']?"
+            r"(?P<v>[^\s\"']+)"), "stead (redis.conf)", group="v", priority=2, extend=False,
+            validate=_not_template, itriggers=("requirepass", "masterauth"), before=40,
+            lines=True),
+        # Tools whose short flag is a password (their manuals): redis-cli -a, sshpass -p,
+        # docker/podman/helm login -p, mysql -pSECRET, sqlcmd/bcp -P, mongosh -p,
+        # ldapsearch -w, smbclient -U user%pw, az login -p, PuTTY -pw, openssl pass:...
+        Rule("PASSWORD", _r(
+            rf"(?:\bredis-cli\b{tool}-a|\bsshpass\b{tool}-p|"
+            rf"\b(?:docker|podman|nerdctl|buildah|skopeo|oras|helm\s+registry|az)\s+login\b"
+            rf"{tool}-p|\b(?:sqlcmd|bcp|osql)\b{tool}-P|"
+            rf"\bmongo(?:sh|dump|restore|import|export)?\b{tool}-p|"
+            rf"\bldap(?:search|add|modify|delete|passwd|whoami|compare|modrdn)\b{tool}-w|"
+            rf"\b(?:plink|pscp|psftp|putty)\b{tool}-pw)[ \t]*{_FLAG_VALUE}"),
+            "stead (tools' password flags)", priority=2, extend=False, extract=_flag_extract,
+            itriggers=("redis-cli", "sshpass", " login", "sqlcmd", "bcp", "osql", "mongo",
+                       "ldap", "plink", "pscp", "psftp", "putty"), after=600, lines=True),
+        Rule("PASSWORD", _r(rf"\bmysql(?:dump|admin|import|check|sh|slap)?\b{tool}-p"
+                            r"(?P<v>[^\s\"'\-][^\s\"']*)|\bmariadb(?:-dump)?\b"
+                            rf"{tool}-p(?P<w>[^\s\"'\-][^\s\"']*)"),
+             "stead (mysql -pPASSWORD)", group=None, priority=2, extend=False,
+             validate=_flag_value, itriggers=("mysql", "mariadb"), after=600, lines=True),
+        Rule("PASSWORD", _r(r"\bsmbclient\b[^\n|;&]*?-U\s*[\"']?[^\s%\"']+%(?P<v>[^\s\"']+)"),
+             "stead (smbclient -U user%password)", group="v", priority=2, extend=False,
+             itriggers=("smbclient",), after=600, lines=True),
+        Rule("PASSWORD", _r(r"(?<![\w-])-(?:pass(?:in|out)?|passin|passout|k)\s+pass:"
+                            r"(?P<v>[^\s\"']+)"),
+             "stead (openssl pass:PASSWORD)", group="v", priority=2, extend=False,
+             triggers=("pass:",), before=20),
+        Rule("PASSWORD", _r(r"(?:\bcurl\b|\bhttp\b|\bwget\b)[^\n|;&]*?(?:\s-u|--user)[ =]"
+                            r"[\"']?[^\s:\"']+:(?P<v>[^\s\"']+)"),
+             "stead (curl -u user:password)", group="v", priority=2, extend=False,
+             validate=_not_template, itriggers=("curl", "wget", "http "), after=600,
+             lines=True),
+        Rule("PASSWORD", _r(r"\bsqlplus\b\s+(?:-\S+\s+)*[\"']?[A-Za-z_][\w$#]*/"
+                            r"(?P<v>[^\s@\"'/]+)"),
+             "stead (sqlplus user/password)", group="v", priority=2, extend=False,
+             itriggers=("sqlplus",), after=300),
+        # Windows: net use \\server\share PASSWORD /user:NAME (either order).
+        Rule("PASSWORD", _r(r"(?i:\bnet\s+use\b)[^\n]*?(?:\\\\\S+|/user:\S+)\s+"
+                            r"(?P<v>[^\s/*\\][^\s]*)"),
+             "stead (net use)", group="v", priority=2, extend=False, validate=_not_template,
+             itriggers=("net use",), after=600, lines=True),
+        # .netrc / _netrc: machine HOST login USER password PASS (any whitespace).
+        Rule("PASSWORD", _r(r"\b(?:machine\s+\S+(?:\s+(?:login|account|port|protocol)\s+\S+)*"
+                            r"|default(?:\s+(?:login|account)\s+\S+)+)\s+password\s+(?P<v>\S+)"),
+             "stead (.netrc, ftp(1))", group="v", priority=2, extend=False,
+             triggers=("machine", "default"), after=800),
+        # .pgpass: hostname:port:database:username:password
+        Rule("PASSWORD", _r(r"(?m)^(?P<h>\*|[A-Za-z0-9_.\-]*[A-Za-z][A-Za-z0-9_.\-]*|"
+                            r"\d{1,3}(?:\.\d{1,3}){3}):(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:"
+                            r"(?P<v>\S+)[ \t]*$"),
+             "stead (PostgreSQL .pgpass)", group="v", priority=2, extend=False,
+             validate=_not_template, trigger_re=re.compile(r":(?:\d{1,5}|\*):"),
+             before=120, after=300, lines=True),
+        # XML elements and .NET appSettings naming a secret.
+        Rule("SECRET", _r(r"<(?P<tag>[A-Za-z_][\w:.\-]{0,60})(?:\s[^<>]{0,200})?>"
+                          r"(?P<value>[^<>\n]{1,8192})</(?P=tag)>"),
+             "stead (XML element naming a secret: Maven settings.xml, app configs)",
+             priority=3, extend=False, itriggers=("pass", "pwd", "secret", "token", "key>",
+                                                  "auth", "credential"),
+             before=70, after=8300, lines=True, extract=_xml_extract),
+        Rule("SECRET", _r(r"<add\s+key=[\"'](?P<tag>[^\"']{1,80})[\"']\s+value=[\"']"
+                          r"(?P<value>[^\"']{1,8192})[\"']"),
+             "stead (.NET appSettings)", priority=3, extend=False, itriggers=("<add ",),
+             after=8400, extract=_xml_extract),
+        # VAR=secret command: an environment prefix on a command line.
+        Rule("SECRET", _r(r"(?<![\w$.\-])(?P<tag>[A-Z][A-Z0-9_]{1,60})=(?P<q>[\"']?)"
+                          r"(?P<value>[^\s\"'`;&|<>]{1,8192})(?P=q)(?=[ \t]+[\w./~$\-])"),
+             "stead (VAR=secret command)", priority=3, extend=False,
+             trigger_re=re.compile(r"(?:PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL)[A-Z0-9_]*="),
+             before=70, after=8300, extract=_env_extract),
+    ]
+
+
+_TAG_KEY = re.compile(rf"{_KEY}$")
+
+
+def _named_value(tag: str, value: str, start: int, end: int, quoted: bool = True
+                 ) -> tuple[int, int, str] | None:
+    local = tag.rsplit(":", 1)[-1]
+    k = _TAG_KEY.search(local)
+    if k is None:
+        return None
+    keyword = local[k.start(): k.start("rest")]
+    if not keyword_value_is_secret(keyword, k.group("rest") or "", value, quoted):
+        return None
+    return start, end, "PASSWORD" if names_password(keyword) else "SECRET"
+
+
+def _xml_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    return _named_value(m.group("tag"), m.group("value"), *m.span("value"))
+
+
+def _env_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
+    return _named_value(m.group("tag"), m.group("value"), *m.span("value"),
+                        quoted=True)  # a shell assignment: the value is a literal
 
 
 def _own_rules() -> list[Rule]:
@@ -544,12 +809,14 @@ def _own_rules() -> list[Rule]:
         # user:password@ in any URL (detect-secrets' BasicAuthDetector covers the common form;
         # this one also takes passwords with reserved characters up to the last @).
         Rule("URL_PASSWORD", _r(
-            r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@'\"]{1,100}:(?P<v>[^\s/'\"]{1,200})@"
+            r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@'\"]{0,100}:(?P<v>[^\s/'\"]{1,200})@"
             r"[A-Za-z0-9\[]"), "stead (RFC 3986 userinfo)", group="v", priority=2,
             extend=False, validate=_not_template, triggers=("://",), before=25, after=320),
-        Rule("PASSWORD", _r(_FLAG), "stead (command-line flags)", group="value", priority=3,
-             extend=False, validate=_not_template, before=2,
-             itriggers=("-pass", "-token", "-api", "-secret", "-access", "-auth", "-client")),
+        Rule("PASSWORD", _r(_FLAG), "stead (command-line flags naming a secret)",
+             priority=3, extend=False, extract=_flag_extract, before=80, lines=True,
+             itriggers=("-pass", "-pw", "-token", "-api", "-secret", "-access", "-auth",
+                        "-client", "storepass", "keypass")),
+        *_family_rules(),
         Rule("SECRET", KEYWORD_QUOTED, "stead (secret-like key = quoted literal)", priority=3,
              extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
              extract=_keyword_extract(quoted=True)),
@@ -560,7 +827,7 @@ def _own_rules() -> list[Rule]:
              priority=2, extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
              extract=_hex_extract),
         Rule("HIGH_ENTROPY", ENTROPY_B64, "detect-secrets Base64HighEntropyString limit",
-             group="v", priority=4, extend=False, validate=_high_entropy_b64),
+             priority=4, extend=False, extract=_entropy_extract),
         Rule("EMAIL", EMAIL, "stead (RFC 5322 addr-spec, common TLDs)", category="email",
              priority=5, extend=False, triggers=("@",), before=70, after=260,
              extract=_email_extract),
@@ -575,7 +842,7 @@ KEYWORD_QUOTED = re.compile(_QUOTED)
 KEYWORD_BARE = re.compile(_BARE, re.MULTILINE)
 
 #: Quoted base64-ish strings, the same places detect-secrets' entropy plugins look.
-ENTROPY_B64 = re.compile(r"(?P<q>[\"'`])(?P<v>[A-Za-z0-9+/_\-]{20,500}={0,2})(?P=q)")
+ENTROPY_B64 = re.compile(r"(?P<q>[\"'`])(?P<v>[A-Za-z0-9+/_\-]{20,8192}={0,2})(?P=q)")
 #: Hex keys only right after a secret-like key.
 ENTROPY_HEX = re.compile(
     rf"{_KEY}{_ASSIGN}[\"'`]?(?P<v>[0-9a-fA-F]{{32,256}})(?![0-9a-zA-Z])")
