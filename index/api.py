@@ -339,6 +339,8 @@ class WorkspaceIndex:
             if per_file or len(batch) >= BATCH_FILES or rows >= BATCH_ROWS:
                 written += self.store.write_files(batch, embed=self._inline_embed(inline))
                 batch, rows = [], 0
+                if not per_file:
+                    self._update_counts()  # the status counts what is searchable so far
                 self._report(progress, done, total, f"indexed {done}/{total} files")
         if self._cancel.is_set():
             raise Cancelled

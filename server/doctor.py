@@ -123,7 +123,8 @@ def package_checks(found: dict[str, str]) -> list[Check]:
         checks.append(
             Check(
                 f"package {name}", version != "missing", version,
-                f"pip install -e . (or: pip install {name})" if version == "missing" else "",
+                f"pip install {name} (or reinstall stead from its checkout: "
+                "pip install /path/to/stead)" if version == "missing" else "",
             )
         )
     return checks
