@@ -608,6 +608,12 @@ def test_ask_streams_an_answer_with_its_manifest(  # type: ignore[no-untyped-def
     # The manifest under the answer names the file and its line range.
     ctx = [line for line in lines if line.startswith(">   calc.py:")]
     assert ctx and ctx[0].startswith(">   calc.py:1-2"), text
+    # The answer's places are in the quickfix list; a path:line the answer cites comes first.
+    qf = run.data["quickfix"]
+    assert qf["title"] == "stead: what does add do?"
+    assert any(i["file"].endswith("calc.py") and i["lnum"] == 1 and i["text"].startswith("context:") for i in qf["items"])
+    cites = run.data["citations"]
+    assert [(Path(c["filename"]).name, c["lnum"], c["text"]) for c in cites] == [("calc.py", 2, "cited in the answer")]
     # The follow-up continued the same conversation.
     ids = run.data["conversation_ids"]
     assert len(ids) == 2 and ids[0] == ids[1]

@@ -31,6 +31,13 @@ local buf = H.wait(function()
 end, 45000, 'the answer with its manifest')
 H.step('answered')
 H.data('chat', vim.api.nvim_buf_get_lines(buf, 0, -1, false))
+local qf = vim.fn.getqflist({ title = 1, items = 1 })
+local qf_items = {}
+for _, item in ipairs(qf.items) do
+  qf_items[#qf_items + 1] = { file = vim.api.nvim_buf_get_name(item.bufnr), lnum = item.lnum, text = item.text }
+end
+H.data('quickfix', { title = qf.title, items = qf_items })
+H.data('citations', chat.citations('see calc.py:2 and nowhere.py:3', nil, vim.fn.fnamemodify(P.file, ':h')))
 H.data('chunks', chunks)
 H.data('visible', vim.fn.bufwinid(buf) ~= -1)
 

@@ -139,6 +139,23 @@ export function escapeHtml(s: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/** `path:line` (or `path:line-line`) citations in an answer, as the server asks the model to write them. */
+const CITATION = /(^|[\s(\[`'"])((?:[\w.-]+\/)*[\w.-]+\.[A-Za-z0-9]{1,8}):(\d+)(?:-(\d+))?(?=$|[\s)\]`'",.;:!?])/g;
+
+/** Escaped text whose `path:line` citations are links (class `loc`) that open the file at the line. */
+export function linkCitations(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(CITATION)) {
+    const start = (m.index ?? 0) + m[1]!.length;
+    const cite = m[0].slice(m[1]!.length);
+    out += escapeHtml(text.slice(last, start));
+    out += `<a class="loc" data-path="${escapeHtml(m[2]!)}" data-line="${Number(m[3])}">${escapeHtml(cite)}</a>`;
+    last = start + cite.length;
+  }
+  return out + escapeHtml(text.slice(last));
+}
+
 export function lineRange(item: Pick<ManifestItem, 'startLine' | 'endLine'>): string {
   if (!item.startLine) return '';
   return item.endLine && item.endLine !== item.startLine ? `${item.startLine}-${item.endLine}` : `${item.startLine}`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { escapeHtml, formatCost, lineRange, normalizeManifest, redactionList, renderManifestHtml, summarize } from '../src/manifest';
+import { escapeHtml, formatCost, lineRange, linkCitations, normalizeManifest, redactionList, renderManifestHtml, summarize } from '../src/manifest';
 
 const serverManifest = {
   provider: 'work',
@@ -106,4 +106,18 @@ describe('renderManifestHtml', () => {
     assert.ok(html.includes('Redacted: 1 secret'));
   });
   test('escapeHtml', () => assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;'));
+});
+
+describe('linkCitations', () => {
+  test('path:line and path:line-line become links that open the file; the rest is escaped', () => {
+    const html = linkCitations('See server/settings.py:217 and (mux.go:295-310), not <b>x</b> or 10:30.');
+    assert.equal(
+      html,
+      'See <a class="loc" data-path="server/settings.py" data-line="217">server/settings.py:217</a> and ' +
+        '(<a class="loc" data-path="mux.go" data-line="295">mux.go:295-310</a>), not &lt;b&gt;x&lt;/b&gt; or 10:30.',
+    );
+  });
+  test('no citation: plain escaped text', () => {
+    assert.equal(linkCitations('a < b'), 'a &lt; b');
+  });
 });

@@ -59,6 +59,40 @@ function M.manifest_lines(manifest, answer)
   return lines
 end
 
+--- `path:line` citations in an answer, then the manifest's items, as quickfix entries
+--- (files that exist only, each place once), so `:copen` lists where the answer points.
+---@param answer string
+---@param manifest table?
+---@param root string workspace root the relative paths are under
+---@return table[]
+function M.citations(answer, manifest, root)
+  local items, seen = {}, {}
+  local function add(path, lnum, text)
+    local file = path
+    if not vim.startswith(file, '/') then
+      file = root .. '/' .. file
+    end
+    local key = file .. ':' .. lnum
+    if seen[key] or vim.fn.filereadable(file) ~= 1 then
+      return
+    end
+    seen[key] = true
+    items[#items + 1] = { filename = file, lnum = lnum, col = 1, text = text }
+  end
+  for path, lnum in (answer or ''):gmatch('([%w_%./%-]+%.%w+):(%d+)') do
+    add(path, tonumber(lnum), 'cited in the answer')
+  end
+  for _, item in ipairs(type(manifest) == 'table' and (get(manifest, 'items') or {}) or {}) do
+    local reasons = get(item, 'reasons')
+    local reason = get(item, 'reason') or (type(reasons) == 'table' and table.concat(reasons, ' + ')) or ''
+    local path = get(item, 'path')
+    if path then
+      add(path, tonumber(get(item, 'start_line')) or 1, 'context: ' .. reason)
+    end
+  end
+  return items
+end
+
 --- The question's surroundings: the current file and cursor, and the selected lines.
 ---@param range? integer[]
 ---@return table
@@ -122,6 +156,7 @@ function M.ask(question, range, done, continue)
   end
   local params = where(range)
   params.question = question
+  local root = stead.root_dir(vim.api.nvim_get_current_buf())
   if continue and M.conversation_id then
     params.conversation_id = M.conversation_id
   end
@@ -159,6 +194,11 @@ function M.ask(question, range, done, continue)
     vim.bo[buf].modifiable = true
     vim.api.nvim_buf_set_lines(buf, start - 1, -1, false, lines)
     ui.scroll_end(buf)
+    -- where the answer points, for :copen (and gF on a path:line in the chat buffer)
+    local qf = M.citations(answer, get(result, 'manifest'), root)
+    if #qf > 0 then
+      vim.fn.setqflist({}, ' ', { title = 'stead: ' .. question, items = qf })
+    end
     if done then
       done(result, nil)
     end

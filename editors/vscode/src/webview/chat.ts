@@ -1,5 +1,5 @@
 /** Chat view script: renders the conversation and the manifest under every answer. */
-import { escapeHtml, normalizeManifest, renderManifestHtml } from '../manifest';
+import { escapeHtml, linkCitations, normalizeManifest, renderManifestHtml } from '../manifest';
 import type { ChatEvent } from './messages';
 import { vscode, wireLocations } from './vscodeApi';
 
@@ -9,11 +9,11 @@ const input = document.getElementById('question') as HTMLTextAreaElement;
 const send = document.getElementById('send') as HTMLButtonElement;
 const turns = new Map<number, HTMLElement>();
 
-/** Plain text with fenced code blocks kept as <pre>; everything escaped. */
+/** Plain text with fenced code blocks kept as <pre>; everything escaped; `path:line` outside code opens the file. */
 export function renderAnswer(text: string): string {
   const parts = text.split(/```[^\n]*\n?/);
   return parts
-    .map((part, i) => (i % 2 === 1 ? `<pre><code>${escapeHtml(part)}</code></pre>` : `<p>${escapeHtml(part).replace(/\n/g, '<br>')}</p>`))
+    .map((part, i) => (i % 2 === 1 ? `<pre><code>${escapeHtml(part)}</code></pre>` : `<p>${linkCitations(part).replace(/\n/g, '<br>')}</p>`))
     .join('');
 }
 
