@@ -129,7 +129,7 @@ QUESTIONS: dict[str, list[tuple[str, tuple[str, ...], str, str]]] = {
          ("tests/test_parser.py",), r"test_parser|test_", "test"),
         ("How do I define a command group with subcommands?",
          ("src/click/decorators.py", "src/click/core.py", "docs/commands-and-groups.md",
-          "README.md"), r"@click\.group|\.group\(|add_command|@cli\.command", "usage"),
+          "docs/commands.md", "README.md"), r"@click\.group|\.group\(|add_command|@cli\.command", "usage"),
     ],
 }
 

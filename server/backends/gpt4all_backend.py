@@ -72,12 +72,14 @@ class Gpt4AllBackend:
         timeout_s: float = 10.0,
         chat_timeout_s: float | None = None,
     ) -> None:
-        from server.models.families import detect
+        from server.models.families import detect, template_family
 
         self.path = Path(path)
         meta = read_meta(self.path)
         check_runnable(meta)
         detected = detect(set(meta.tokens))
+        # the model's own chat template (GGUF metadata) says best how it was tuned to talk
+        detected = (detected[0], template_family(meta.chat_template) or detected[1])
         self.name = name or self.path.stem
         self.context_length = min(n_ctx, meta.context_length or n_ctx)
         self._info = ModelInfo(

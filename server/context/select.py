@@ -9,6 +9,7 @@ so the manifest can say why.  The escalation preview uses the same ranking.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -64,8 +65,8 @@ LANGUAGE_BOOST = 1.5
 
 FILE_NAME = "file name"
 FILE_NAME_BOOST = 2.0
-#: Content words tried as file names (the longest first).
-FILE_WORDS = 5
+#: Content words tried as file names (in the order the question uses them).
+FILE_WORDS = 8
 
 NO_INDEX_NOTE = "No workspace index yet: context comes from the open files only."
 
@@ -168,16 +169,17 @@ def _search(
 
 def file_words(reading: Reading) -> list[str]:
     """Content words a file or directory may be named after ("settings", "timeout")."""
-    words = [w for w in reading.words if len(w) >= 4 and w.isalnum()]
-    words.sort(key=len, reverse=True)
-    return [w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words[:FILE_WORDS]]
+    words = [w for w in reading.words if len(w) >= 4 and w.isalnum()][:FILE_WORDS]
+    return [w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words]
 
 
 def names_file(path: str, reading: Reading) -> int:
     """How many content words of the question name this file's stem or its directory
     ("completion cache" names `completion/cache.py` twice)."""
     parts = path.rsplit("/", 2)[-2:]
-    names = {os.path.splitext(parts[-1])[0].lower().split(".")[0]}
+    stem = os.path.splitext(parts[-1])[0].lower().split(".")[0]
+    # a test file is named after what it tests: test_parser.py, parser_test.go
+    names = {stem, re.sub(r"^tests?_|_tests?$", "", stem)}
     if len(parts) == 2:
         names.add(parts[0].lower())
     words = file_words(reading)
@@ -215,7 +217,9 @@ def weigh(
         norm = c.path.replace(os.sep, "/")
         if any(norm.endswith("/" + p) or norm == p for p in reading.paths):
             score *= PATH_BOOST
-        else:
+        elif roles.get(role, 1.0) >= 1.0:
+            # a file named after the subject is about it, but a test or docs file about it
+            # is still a test or docs file: only the roles the intent wants are lifted
             score *= FILE_NAME_BOOST ** names_file(norm, reading)
         if reading.extensions and norm.endswith(reading.extensions):
             score *= LANGUAGE_BOOST

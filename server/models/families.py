@@ -76,6 +76,8 @@ CHAT_STOPS: dict[str, tuple[str, ...]] = {
     "chatml": ("<|im_end|>", "<|im_start|>", "<|endoftext|>"),
     "llama3": ("<|eot_id|>", "<|start_header_id|>", "<|end_of_text|>"),
     "deepseek": ("<｜end▁of▁sentence｜>", "<|EOT|>", "### Instruction:"),
+    "phi3": ("<|end|>", "<|endoftext|>", "<|user|>"),
+    "gemma": ("<end_of_turn>", "<start_of_turn>", "<eos>"),
     "plain": ("\nUser:", "\nuser:"),
 }
 
@@ -216,8 +218,45 @@ def chat_prompt(template: str, messages: Sequence[_Message]) -> str:
             else:
                 parts.append(f"### Response:\n{m.content}\n<|EOT|>\n")
         return "".join(parts) + "### Response:\n"
+    if template == "phi3":
+        body = "".join(f"<|{m.role}|>\n{m.content}<|end|>\n" for m in messages)
+        return body + "<|assistant|>\n"
+    if template == "gemma":
+        # no system role: its text opens the first user turn
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        parts, pending = [], system
+        for m in messages:
+            if m.role == "system":
+                continue
+            role = "model" if m.role == "assistant" else "user"
+            text = f"{pending}\n\n{m.content}" if pending and role == "user" else m.content
+            if role == "user":
+                pending = ""
+            parts.append(f"<start_of_turn>{role}\n{text}<end_of_turn>\n")
+        return "".join(parts) + "<start_of_turn>model\n"
     lines = [f"{m.role.capitalize()}: {m.content}" for m in messages]
     return "\n".join(lines) + "\nAssistant:"
+
+
+#: Markers that identify a chat template's family in its Jinja source (GGUF
+#: `tokenizer.chat_template`), most specific first.
+_TEMPLATE_MARKERS = (
+    ("<|im_start|>", "chatml"),
+    ("<|start_header_id|>", "llama3"),
+    ("<start_of_turn>", "gemma"),
+    ("<|assistant|>", "phi3"),
+    ("### Instruction", "deepseek"),
+)
+
+
+def template_family(chat_template: str) -> str | None:
+    """The chat family a model's own template (GGUF `tokenizer.chat_template`) renders, or
+    None when it is absent or none stead knows; the model's template is what it was tuned on,
+    so it wins over a guess from the vocabulary."""
+    for marker, family in _TEMPLATE_MARKERS:
+        if marker in chat_template:
+            return family
+    return None
 
 
 def detect(tokens: Collection[str]) -> tuple[str, str]:
@@ -235,6 +274,10 @@ def detect(tokens: Collection[str]) -> tuple[str, str]:
         chat = "chatml"
     elif "<|start_header_id|>" in tokens:
         chat = "llama3"
+    elif "<start_of_turn>" in tokens:
+        chat = "gemma"
+    elif "<|assistant|>" in tokens and "<|end|>" in tokens:
+        chat = "phi3"
     elif fim == "deepseek":
         chat = "deepseek"
     else:
