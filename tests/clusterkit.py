@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,14 +21,28 @@ REQUIRED = os.environ.get("STEAD_REQUIRE_CLUSTER") == "1" or os.environ.get("CI"
 
 
 def need(module: str) -> None:
-    """Skip (with the reason) when the cluster extra is absent, unless CI requires it."""
-    try:
-        __import__(module)
-    except ImportError as exc:
+    """Skip (with the reason) when the cluster extra is absent, unless CI requires it.
+    Only looks the module up: Ray must not be imported before its environment is set."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
         if REQUIRED:
-            raise
-        pytest.skip(f"{module} not installed (pip install -e '.[cluster]'): {exc}",
+            raise ImportError(f"{module} is required here (STEAD_REQUIRE_CLUSTER/CI) but not "
+                              "installed: pip install -e '.[test,cluster]'")
+        pytest.skip(f"{module} not installed (pip install -e '.[test,cluster]')",
                     allow_module_level=True)
+
+
+#: Ray replaces a loopback node address with the machine's outward one, and binds every
+#: interface, unless it believes it runs a single-machine cluster: this keeps the head,
+#: the workers and the driver on 127.0.0.1.  Ray reads it when first imported.
+RAY_LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1.0)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def free_port() -> int:
@@ -119,36 +134,76 @@ def git_init(root: Path) -> str:
 
 
 class RayCluster:
-    """A Ray head and worker nodes as separate `ray start` processes, all on loopback."""
+    """A Ray head and worker nodes, each a separate `ray start --block` process (and its
+    own process group, so one node can be killed whole), all on loopback."""
 
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.tmp = tmp
-        self.env = {**os.environ, **env, "RAY_USAGE_STATS_ENABLED": "0"}
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp  # short: Ray's unix sockets live under it
+        # worker nodes refuse to start under RAY_LOOPBACK's switch: tests/ray_node.py keeps
+        # their addresses on loopback instead
+        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
+                    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.ray = str(Path(sys.executable).with_name("ray"))
+        self.head: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
 
-    def _start(self, *args: str) -> None:
-        subprocess.run([self.ray, "start", *args, "--node-ip-address=127.0.0.1",
-                        "--disable-usage-stats"], check=True, env=self.env,
-                       capture_output=True, timeout=120)
+    def _start(self, *args: str) -> subprocess.Popen[bytes]:
+        launcher = str(Path(__file__).with_name("ray_node.py"))
+        log = self.tmp / f"node-{len(self.workers) + (self.head is not None)}.log"
+        log.unlink(missing_ok=True)
+        with open(log, "wb") as out:  # what a failing test shows (see `logs`)
+            return subprocess.Popen([sys.executable, launcher, "start", "--block", *args,
+                                     "--node-ip-address=127.0.0.1", "--disable-usage-stats"],
+                                    env=self.env, start_new_session=True, stdout=out,
+                                    stderr=subprocess.STDOUT)
 
-    def start(self, workers: int, cpus_per_worker: int = 1) -> None:
-        # the head runs no tasks: every batch is done by a worker node
-        self._start("--head", f"--port={self.port}", "--num-cpus=0",
-                    "--include-dashboard=false", f"--temp-dir={self.tmp}",
-                    f"--ray-client-server-port={free_port()}",
-                    f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}",
-                    f"--min-worker-port={free_port()}", "--max-worker-port=0")
+    def logs(self) -> str:
+        return "\n".join(f"== {p.name}\n" + p.read_text("utf-8", "replace")[-3000:]
+                         for p in sorted(self.tmp.glob("node-*.log")))
+
+    def start(self, workers: int) -> None:
+        """The head (no CPUs: it only schedules), then each worker node once the one before
+        is up: a node gets 30 s (fixed in Ray) to register, which a loaded machine needs."""
+        self.head = self._start("--head", f"--port={self.port}", "--num-cpus=0",
+                                "--include-dashboard=false", f"--temp-dir={self.tmp}")
+        self._wait_started(self.head, "node-0.log")
         for _ in range(workers):
-            self.add_worker(cpus_per_worker)
+            for attempt in range(2):
+                name = f"node-{len(self.workers) + 1}.log"
+                p = self._start(f"--address={self.address}", "--num-cpus=1")
+                try:
+                    self._wait_started(p, name)
+                    self.workers.append(p)
+                    break
+                except AssertionError:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(30)
+                    if attempt:
+                        raise
 
-    def add_worker(self, cpus: int = 1) -> None:
-        self._start(f"--address={self.address}", f"--num-cpus={cpus}")
+    def _wait_started(self, p: subprocess.Popen[bytes], log: str) -> None:
+        path = self.tmp / log
+
+        def started() -> bool:
+            if p.poll() is not None:
+                raise AssertionError(f"ray node exited:\n{self.logs()}")
+            return "Ray runtime started" in path.read_text("utf-8", "replace")
+
+        wait_for(started, timeout=120)
+
+    def kill_worker(self, i: int = 0) -> None:
+        """SIGKILL a worker node whole: its raylet and the task processes it runs."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.workers[i].pid, signal.SIGKILL)
 
     def stop(self) -> None:
-        subprocess.run([self.ray, "stop", "--force"], env=self.env, capture_output=True,
-                       timeout=120)
+        for p in [*self.workers, *([self.head] if self.head else [])]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(30)
 
 
 def wait_for(cond: object, timeout: float = 30.0) -> None:

@@ -149,23 +149,36 @@ def _local_results(batches: list[list[tuple[str, str]]], embedder: str, model: b
         yield prepare_batch(b, embedder, model)
 
 
+def _loopback(address: str | None) -> bool:
+    host = (address or "127.0.0.1").split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 def _ray_results(batches: list[list[tuple[str, str]]], embedder: str, model: bytes | None,
-                 address: str | None) -> tuple[Iterator[list[Prepared]], int]:
+                 address: str | None) -> tuple[Iterator[list[Prepared]], int, bool]:
+    """Results of Ray tasks, in completion order; also the cluster's CPUs, and whether this
+    call started Ray (and so must shut it down)."""
+    if _loopback(address):
+        # Ray replaces a loopback node address with the machine's outward one (and binds
+        # every interface) unless told this is a single-machine "cluster": a private Ray,
+        # or one on 127.0.0.1, stays on loopback.  Read when Ray is imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError as exc:
         raise BaseIndexError("--engine ray needs the cluster extra: pip install "
                              "'stead[cluster]' (or use --engine local)") from exc
+    started = False
     if not ray.is_initialized():
         if address:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
-        else:  # a private Ray on this machine, on loopback only
+        else:
             ray.init(num_cpus=min(os.cpu_count() or 1, 4), include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
+        started = True
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
     task = ray.remote(max_retries=TASK_RETRIES, num_cpus=1)(prepare_batch)
     model_ref = ray.put(model)
-    emb_ref = ray.put(embedder)
 
     def results() -> Iterator[list[Prepared]]:
         pending: list[Any] = []
@@ -173,11 +186,36 @@ def _ray_results(batches: list[list[tuple[str, str]]], embedder: str, model: byt
         window = workers * 2
         while queue or pending:
             while queue and len(pending) < window:
-                pending.append(task.remote(queue.pop(0), emb_ref, model_ref))
+                pending.append(task.remote(queue.pop(0), embedder, model_ref))
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
 
-    return results(), workers
+    return results(), workers, started
+
+
+def _write(store: RemoteStore, results: Iterator[list[Prepared]], digests: dict[str, str],
+           texts: dict[str, str], report: Progress, total: int, unchanged: int) -> int:
+    """Write prepared batches as they arrive, through the local index's store writer;
+    returns how many chunks were embedded."""
+    done = embedded = 0
+    report(0, total, f"publishing {total} files ({unchanged} unchanged)")
+    for prepared in results:
+        files: list[tuple[Any, ...]] = []
+        vectors: dict[str, Any] = {}
+        for rel, chunks, terms, vecs in prepared:
+            files.append((rel, digests[rel], len(texts[rel]), 0, chunks, terms))
+            if vecs is not None:
+                embedded += len(chunks)
+                for c, v in zip(chunks, vecs, strict=True):
+                    vectors[embed.embedding_text(rel, c.symbol, c.text)] = v
+
+        def lookup(batch: list[str], vectors: dict[str, Any] = vectors) -> np.ndarray:
+            return np.stack([vectors[t] for t in batch])
+
+        store.write_files(files, embed=lookup if vectors else None)
+        done += len(files)
+        report(done, total, f"published {done}/{total} files")
+    return embedded
 
 
 def publish(root: Path, uri: str, settings: IndexSettings, models_dir: Path, *,
@@ -227,28 +265,18 @@ def publish(root: Path, uri: str, settings: IndexSettings, models_dir: Path, *,
         embed.load_embedder(name, models_dir)  # fail here, clearly, not in every worker
     batches = list(_batches(sorted(texts.items())))
     total = len(texts)
+    started_ray = False
     if engine == "ray" and batches:
-        results, workers = _ray_results(batches, name, model, address)
+        results, workers, started_ray = _ray_results(batches, name, model, address)
     else:
         results, workers = _local_results(batches, name, model), 1
-    done = embedded = 0
-    report(0, total, f"publishing {total} files ({unchanged} unchanged)")
-    for prepared in results:
-        files: list[tuple[Any, ...]] = []
-        vectors: dict[str, Any] = {}
-        for rel, chunks, terms, vecs in prepared:
-            files.append((rel, digests[rel], len(texts[rel]), 0, chunks, terms))
-            if vecs is not None:
-                embedded += len(chunks)
-                for c, v in zip(chunks, vecs, strict=True):
-                    vectors[embed.embedding_text(rel, c.symbol, c.text)] = v
+    try:
+        embedded = _write(store, results, digests, texts, report, total, unchanged)
+    finally:
+        if started_ray:
+            import ray
 
-        def lookup(batch: list[str], vectors: dict[str, Any] = vectors) -> np.ndarray:
-            return np.stack([vectors[t] for t in batch])
-
-        store.write_files(files, embed=lookup if vectors else None)
-        done += len(files)
-        report(done, total, f"published {done}/{total} files")
+            ray.shutdown()
     if deleted:
         store.write_files([], deleted)
     report(total, total, "optimizing the published index")
