@@ -21,7 +21,7 @@ function shortModel(model: string): string {
 }
 
 /** States of the server's index (server/handlers/index.py, index/api.py) that mean work. */
-const BUSY = ['starting', 'scanning', 'indexing', 'optimizing', 'embedding', 'running', 'building', 'refreshing'];
+const BUSY = ['starting', 'scanning', 'indexing', 'optimizing', 'embedding', 'running', 'building', 'refreshing', 'waiting'];
 
 /** Index progress as a short phrase, e.g. "indexing 40%" or "1,204 chunks". */
 export function indexPhrase(index: Raw): { text: string; busy: boolean } {

@@ -372,6 +372,18 @@ function M.on_attach(client, bufnr)
     M.status[client.id] = {}
     M.highlights()
     refresh_status(client)
+    -- the model can break or be fixed at any time (a package removed, `stead models
+    -- install` run): look again every 10 s while this client runs
+    local timer = assert(vim.uv.new_timer())
+    timer:start(10000, 10000, vim.schedule_wrap(function()
+      if client:is_stopped() then
+        timer:stop()
+        timer:close()
+        M.status[client.id] = nil
+        return
+      end
+      pcall(refresh_status, client)
+    end))
   end
   if not config.options.inline_completion then
     return
