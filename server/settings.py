@@ -91,6 +91,10 @@ class IndexSettings:
     #: (better, ~5 chunks/s: small repositories) or "none" (full-text search only).
     embedder: str = field(default="default", validator=in_(("default", "static", "minilm",
                                                               "none")))
+    #: Read the shared base index a workspace is attached to (`stead index --attach URI`).
+    #: That is egress of the query: each search reads index pages from the store's host,
+    #: recorded in the audit log. False indexes such a workspace fully on this machine.
+    shared: bool = True
 
 
 @frozen

@@ -115,6 +115,9 @@ def test_publish_attach_overlay_hides_base(s3: S3, repo: Path, tmp_path: Path,
     assert records and records[0]["url"] == URI and s3.endpoint.split("//")[1] in \
         records[0]["detail"]
     assert AuditLog(data / "audit.jsonl").verify().ok
+    # index.shared = false: the same workspace is searched from this machine only
+    local = open_index(clone, data, IndexSettings(embedder="static", shared=False))
+    assert not isinstance(local, AttachedIndex) and "base" not in local.status()
 
 
 def test_republish_reembeds_only_the_changed_file(s3: S3, repo: Path, tmp_path: Path,

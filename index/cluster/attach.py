@@ -70,7 +70,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 def attached_index(root: Path, data_dir: Path, settings: IndexSettings
                    ) -> AttachedIndex | None:
     """The attached index of `root` when it has an attachment record, else None (cheap)."""
-    if not (data_dir / ATTACHED_DIR).is_dir():
+    if not settings.shared or not (data_dir / ATTACHED_DIR).is_dir():
         return None
     record = read_record(root, data_dir)
     return None if record is None else AttachedIndex(root, data_dir, settings, record)

@@ -43,6 +43,7 @@ M.server_defaults = {
     max_files = 200000, -- per workspace folder; past it the index says so and stops
     exclude = {},
     embedder = 'default',
+    shared = true, -- read an attached shared base index (egress of the query, audited)
   },
   chat = {
     max_tokens = 512,
