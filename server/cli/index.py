@@ -74,14 +74,23 @@ def _open(root: Path, embedder: str | None) -> Any:
 class _Bar:
     """A one-line progress bar on a terminal; a line every few seconds otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, ix: Any = None) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
         self.phase = ""
+        self.ix = ix
+        self.said_ready = False
 
     def __call__(self, done: int, total: int, message: str) -> None:
         now = time.monotonic()
         phase = message.split()[0] if message else ""
+        if self.ix is not None and not self.said_ready and \
+                phase in ("embedding", "embedded", "building"):
+            self.said_ready = True  # the vectors take longer: say what works already
+            if self.ix.status().get("chunks"):
+                sys.stderr.write(("\n" if self.tty and self.phase else "") +
+                                 "full-text search works now (stead search QUERY); "
+                                 "computing vectors for hybrid search\n")
         final = total and done >= total
         if now - self.last < (0.1 if self.tty else 5.0) and not final and phase == self.phase:
             return
@@ -118,7 +127,7 @@ def run_index(args: argparse.Namespace) -> int:
         print(json.dumps(ix.status(), indent=2) if args.json else _status_text(ix.status()))
         return 0
     try:
-        stats = ix.refresh(progress=_Bar(), embed_vectors=not args.no_vectors)
+        stats = ix.refresh(progress=_Bar(ix), embed_vectors=not args.no_vectors)
     except KeyboardInterrupt:
         ix.cancel()
         print("\nstead: interrupted; what was indexed is kept, run again to resume",
