@@ -123,3 +123,17 @@ def test_ask_uses_the_workspace_index(xdg: dict[str, str], workspace: Path, tiny
     assert ("config.py", "symbol match") in where
     assert ("config.py", "full-text") in where or ("pkg/render.py", "full-text") in where
     assert not any("No workspace index" in n for n in result["notes"])
+
+
+def test_ask_verbose_says_where_the_time_went(xdg: dict[str, str], workspace: Path, tiny_model: Path) -> None:
+    (workspace / "config.py").write_text(CONFIG_PY)
+    r = stead("ask", "How does `load_config` work?", "--verbose", "--model", str(tiny_model),
+              "--file", "config.py:5", cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    assert TINY_OUTPUT in r.stdout and "time:" not in r.stdout  # timings go to stderr
+    err = r.stderr
+    for step in ("load the model", "search and choose context", "read the prompt", "write the answer"):
+        assert step in err, err
+    assert "first token after" in err and "prompt tokens read" in err
+    # the manifest says how the budget was chosen
+    assert "context budget" in r.stdout and "model window" in r.stdout

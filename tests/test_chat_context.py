@@ -313,3 +313,37 @@ def test_a_small_budget_keeps_whole_units_and_says_what_was_left_out(indexed: An
         assert item.text.rstrip("\n").splitlines() == lines[item.start_line - 1 : item.end_line]
     assert sel.cut and any(d.why == "over budget" for d in sel.dropped)
     assert text  # the workspace file is intact
+
+
+def test_a_follow_up_carries_the_earlier_context_while_it_fits(tmp_path: Path) -> None:
+    from server.chat.engine import EARLIER, with_earlier
+    from server.context.types import Item, Selection
+
+    (tmp_path / "a.py").write_text("".join(f"line {n}\n" for n in range(1, 21)))
+    (tmp_path / "b.py").write_text("x = 1\n")
+    manifest = {"items": [
+        {"path": "a.py", "start_line": 2, "end_line": 4, "tokens": 3, "reasons": ["symbol match"]},
+        {"path": "gone.py", "start_line": 1, "end_line": 2, "tokens": 2, "reasons": ["full-text"]},
+        {"path": "b.py", "start_line": 1, "end_line": 9, "tokens": 9, "reasons": ["full-text"]},  # file shrank
+        {"path": "a.py", "start_line": 10, "end_line": 19, "tokens": 10, "reasons": ["vector"]},
+    ]}
+
+    def count(text: str) -> int:
+        return text.count("\n")
+
+    asked: list[int] = []
+
+    def fresh(left: int) -> Selection:
+        asked.append(left)
+        new = Item(str(tmp_path / "a.py"), 3, 3, "line 3\n", 1, ("full-text",))  # overlaps: dropped
+        other = Item(str(tmp_path / "c.py"), 1, 1, "y\n", 1, ("full-text",))
+        return Selection((new, other), (), left)
+
+    sel = with_earlier(manifest, 8, count, tmp_path, fresh)
+    # the first earlier chunk is re-read from disk with its reasons; the vanished file and the
+    # changed one are skipped; the 10-line chunk no longer fits the 8-token budget
+    assert [(Path(i.path).name, i.start_line, i.end_line) for i in sel.items] == [("a.py", 2, 4), ("c.py", 1, 1)]
+    assert sel.items[0].text == "line 2\nline 3\nline 4\n"
+    assert sel.items[0].reasons == ("symbol match",) and sel.items[0].detail == EARLIER
+    assert asked == [5]  # the new question gets what the earlier context left
+    assert with_earlier(None, 8, count, tmp_path, fresh).items[0].path.endswith("a.py")

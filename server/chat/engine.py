@@ -117,7 +117,7 @@ def run_turn(
     cancel: threading.Event | None = None,
     on_text: Callable[[str], None] | None = None,
     record: Callable[[TurnResult], object] | None = None,
-    on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
+    on_selection: Callable[[Selection, tuple[str, ...], str], None] | None = None,
 ) -> TurnResult:
     """Answer `question` in a conversation with the local model, streaming to `on_text`.
 
@@ -136,7 +136,7 @@ def run_turn(
     earlier = next((m.manifest for m in reversed(stored) if m.role == "user" and m.manifest), None)
 
     # The manifest is announced once, for the attempt that answers, before its first piece.
-    pending: list[tuple[Selection, tuple[str, ...]]] = []
+    pending: list[tuple[Selection, tuple[str, ...], str]] = []
 
     def announce() -> None:
         if pending and on_selection is not None:
@@ -181,7 +181,7 @@ def run_turn(
         selection = with_earlier(earlier, budget.context, count, root, fresh)
         timings["select"] = (time.perf_counter() - t0) * 1000
         prompt = build(question, history, selection, budget, count=count, root=root)
-        pending[:] = [(selection, (*selection.notes, *prompt.notes))]
+        pending[:] = [(selection, (*selection.notes, *prompt.notes), why)]
         try:
             gen = backend.chat(
                 [ChatMessage(m.role, m.content) for m in prompt.messages],

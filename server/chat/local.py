@@ -84,7 +84,7 @@ class LocalChat:
         budget: int | None = None,
         max_tokens: int | None = None,
         cancel: threading.Event | None = None,
-        on_selection: Callable[[Selection, tuple[str, ...]], None] | None = None,
+        on_selection: Callable[[Selection, tuple[str, ...], str], None] | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> TurnResult:
         import time

@@ -71,8 +71,8 @@ def answer_once(
     cancel = threading.Event()
     box: dict[str, Any] = {}
 
-    def on_selection(selection: Any, notes: tuple[str, ...]) -> None:
-        for line in manifest_lines(manifest_dict(selection, chat.root, notes)):
+    def on_selection(selection: Any, notes: tuple[str, ...], budget_why: str = "") -> None:
+        for line in manifest_lines(manifest_dict(selection, chat.root, notes, budget_why)):
             out.write(line + "\n")
         out.write("\n")
         out.flush()
