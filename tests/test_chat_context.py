@@ -181,11 +181,12 @@ def test_loop_guard_stops_at_the_third_repetition_and_stays_stopped() -> None:
 
 def test_budget_is_capped_by_the_window_the_setting_and_reading_time() -> None:
     assert latency_cap(50.0, 20.0) == 1000
+    assert latency_cap(4.0, 20.0) == 512  # a starved machine still gets the code it asks about
     assert latency_cap(0.0) is None
-    p = plan(4096, 512, min(4000, 1000), 100, 30)
-    assert p.context == 1000
+    p = plan(4096, 512, 4000, 100, 30)
     why = budget_reason(p, 4096, 512, 4000, 1000, 50.0, True)
-    assert "1000 tokens" in why and "50 tok/s (measured)" in why and "4096-token" in why
+    assert f"context budget {p.context} tokens" in why and "4096-token" in why
+    assert "new context at most 1000 tokens" in why and "50 tok/s, measured" in why
 
     class Measured:
         prompt_rate = 80.0
@@ -346,4 +347,8 @@ def test_a_follow_up_carries_the_earlier_context_while_it_fits(tmp_path: Path) -
     assert sel.items[0].text == "line 2\nline 3\nline 4\n"
     assert sel.items[0].reasons == ("symbol match",) and sel.items[0].detail == EARLIER
     assert asked == [5]  # the new question gets what the earlier context left
+    # reading time bounds only the new context: the earlier one is read already
+    asked.clear()
+    assert with_earlier(manifest, 8, count, tmp_path, fresh, new_cap=2).items[0].detail == EARLIER
+    assert asked == [2]
     assert with_earlier(None, 8, count, tmp_path, fresh).items[0].path.endswith("a.py")

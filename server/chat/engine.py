@@ -93,9 +93,15 @@ def prompt_rate(backend: Any) -> tuple[float, bool]:
     return DEFAULT_RATE_GB / size_gb, False
 
 
+#: The reading-time cap never shrinks the context below this: an answer without the code
+#: it is about is worth less than a slower one (a busy machine reads very slowly).
+MIN_CONTEXT = 512
+
+
 def latency_cap(rate: float, seconds: float = PROMPT_SECONDS) -> int | None:
-    """Most context tokens readable in `seconds` at `rate` (None: no cap known)."""
-    return int(rate * seconds) if rate > 0 else None
+    """Most new context tokens readable in `seconds` at `rate`, at least MIN_CONTEXT
+    (None: no cap known)."""
+    return max(MIN_CONTEXT, int(rate * seconds)) if rate > 0 else None
 
 
 def notes_trailer(notes: tuple[str, ...]) -> str:
@@ -171,14 +177,13 @@ def run_turn(
             return int(backend.count_tokens(text)) * scale
 
         q_tokens = count(question[:200_000]) if len(question) < 200_000 else len(question)
-        cap = chat_budget if latency is None else min(chat_budget, latency)
-        budget = plan(window, max_tokens, cap, count(SYSTEM) + 24, q_tokens)
+        budget = plan(window, max_tokens, chat_budget, count(SYSTEM) + 24, q_tokens)
         why = budget_reason(budget, window, max_tokens, chat_budget, latency, rate, measured)
         t0 = time.perf_counter()
         def fresh(left: int, count: Callable[[str], int] = count) -> Selection:
             return select_fn(left, count, query)
 
-        selection = with_earlier(earlier, budget.context, count, root, fresh)
+        selection = with_earlier(earlier, budget.context, count, root, fresh, new_cap=latency)
         timings["select"] = (time.perf_counter() - t0) * 1000
         prompt = build(question, history, selection, budget, count=count, root=root)
         pending[:] = [(selection, (*selection.notes, *prompt.notes), why)]
@@ -287,9 +292,14 @@ def with_earlier(
     count: Callable[[str], int],
     root: Path | None,
     select: Callable[[int], Selection],
+    new_cap: int | None = None,
 ) -> Selection:
     """A follow-up keeps the previous turn's context first (while it fits) and spends what
-    is left of the budget on new context for the new question."""
+    is left of the budget on new context for the new question.
+
+    `budget` is what the model's window allows; `new_cap` bounds only the new context (what
+    the model must read): the earlier context is read already and costs no time again.
+    """
     kept: list[Item] = []
     used = 0
     for item in carried(manifest, root):
@@ -298,7 +308,9 @@ def with_earlier(
             break
         kept.append(evolve(item, tokens=t))
         used += t
-    fresh = select(budget - used)
+    left = budget - used if new_cap is None else min(budget - used, new_cap)
+    fresh = select(max(0, left))
+    fresh = evolve(fresh, budget=budget)
     if not kept:
         return fresh
     new = [i for i in fresh.items if not any(
@@ -314,10 +326,12 @@ def budget_reason(
     """One sentence on how the context budget was chosen (the manifest shows it)."""
     parts = [f"{window}-token model window less {budget.answer} for the answer",
              f"context.chat_budget {chat_budget}"]
+    text = f"context budget {budget.context} tokens: the least of " + ", ".join(parts)
     if latency is not None:
         how = "measured" if measured else "estimated"
-        parts.append(f"~{PROMPT_SECONDS:.0f} s of prompt reading at {rate:.0f} tok/s ({how})")
-    return f"context budget {budget.context} tokens: the least of " + ", ".join(parts)
+        text += (f"; new context at most {latency} tokens (~{PROMPT_SECONDS:.0f} s of prompt "
+                 f"reading at {rate:.0f} tok/s, {how}; at least {MIN_CONTEXT})")
+    return text
 
 
 def manifest_dict(

@@ -97,15 +97,15 @@ def context_block(selection: Selection, root: Path | None = None) -> str:
     if not selection.items:
         return ""
     parts = ["Context from the workspace:"]
-    if selection.cut:
-        parts.append(
-            "(Not all relevant code fit; if the answer may depend on code not shown, say so.)"
-        )
     for item in selection.items:
         text = item.text if item.text.endswith("\n") else item.text + "\n"
         parts.append(
             f"--- {rel_path(item.path, root)}:{item.start_line}-{item.end_line} "
             f"({item.reason}) ---\n{text}"
+        )
+    if selection.cut:  # last: the chunks before it stay a prefix the model can reuse
+        parts.append(
+            "(Not all relevant code fit; if the answer may depend on code not shown, say so.)"
         )
     return "\n".join(parts)
 
