@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, BinaryIO, Protocol
 
+import attrs
 import cattrs
 from lsprotocol import types
 from lsprotocol.types import ResponseErrorMessage
@@ -263,7 +264,13 @@ class SteadProtocol(LanguageServerProtocol):
                 self.reply_error(answer_id, INVALID_REQUEST,
                                  f"Invalid Request: {method} after shutdown")
             return
-        if "params" not in data and self.get_message_type(method) is None:
+        typed = self.get_message_type(method)
+        if is_request and typed is not None and "id" not in attrs.fields_dict(typed):
+            # pygls would run it as a notification and never answer the id
+            self.reply_error(answer_id, INVALID_REQUEST,
+                             f"Invalid Request: {method} is a notification; send it without id")
+            return
+        if "params" not in data and typed is None:
             data = {**data, "params": None}  # JSON-RPC lets a request omit params
         self._structure_and_handle(data, answer_id if is_request else None, method)
 

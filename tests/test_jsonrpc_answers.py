@@ -72,6 +72,9 @@ CASES: list[tuple[int, bytes | dict[str, Any], int | None]] = [
     (509, {"jsonrpc": "2.0", "id": 509, "method": "stead/noSuchThing"}, -32601),
     (510, {"jsonrpc": "2.0", "id": 510, "method": "stead/search",
            "params": {"query": ["not", "a", "string"]}}, -32602),
+    # a notification's method sent with an id: answered, not silently run as a notification
+    (512, {"jsonrpc": "2.0", "id": 512, "method": "textDocument/didClose",
+           "params": {"textDocument": {"uri": "file:///x.py"}}}, -32600),
     # parses, but deeper than the server walks (a handler would recurse on it)
     (511, {"jsonrpc": "2.0", "id": 511, "method": "stead/settings",
            "params": {"a": json.loads("[" * 150 + "]" * 150)}}, -32602),
