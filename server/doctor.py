@@ -131,7 +131,7 @@ def package_checks(found: dict[str, str]) -> list[Check]:
 
 
 #: The model a new install should add: the code model `stead models install` fetches.
-RECOMMENDED_MODEL = "qwen2.5-coder-0.5b"
+RECOMMENDED_MODEL = "qwen2.5-coder-0.5b"  # = server.models.registry.DEFAULT (tested)
 GGUF_MAGIC = b"GGUF"
 
 
@@ -154,7 +154,7 @@ def model_file_check(settings: Settings, dirs: Dirs, *, digest: bool = False) ->
     first-run failures (never installed, a package uninstalled, a half-copied file).
     """
     from server.models import registry
-    from server.models.store import embedded_default_source, installed, sha256_file
+    from server.models.store import embedded_source, installed, sha256_file
 
     name = "configured model file"
     m = settings.model
@@ -174,7 +174,8 @@ def model_file_check(settings: Settings, dirs: Dirs, *, digest: bool = False) ->
                          model_fix(m.name))
         fix = model_fix(m.name)
         if entry is None:
-            if m.name == registry.DEFAULT and embedded_default_source() is not None:
+            known = registry.KNOWN.get(m.name)
+            if known is not None and embedded_source(known) is not None:
                 return Check(name, True, f"{m.name}: available from its package; "
                              "installed on first use")
             return Check(name, False, f"{m.name}: not installed", fix)

@@ -28,7 +28,7 @@ class ModelSettings:
     #: Which local backend runs completions and chat: in-process GGUF or a local server.
     backend: Backend = field(default="gpt4all", validator=in_(("gpt4all", "openai-compatible")))
     #: A model name from `stead models list`; its file is looked up in the models dir.
-    name: str = "smollm2-135m"
+    name: str = "qwen2.5-coder-0.5b"
     #: An explicit GGUF file; overrides `name` when set.
     path: str = ""
     #: Base URL of a local OpenAI-compatible server (loopback only; remote is escalation).

@@ -14,6 +14,8 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.harness import TEST_CONFIG
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +30,8 @@ def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         monkeypatch.setenv(f"XDG_{name}_HOME", str(path))
     env["LANCEDB_LOG"] = "error"
     monkeypatch.setenv("LANCEDB_LOG", "error")
+    (tmp_path / "xdg" / "config" / "stead").mkdir()
+    (tmp_path / "xdg" / "config" / "stead" / "config.toml").write_text(TEST_CONFIG)
     return env
 
 

@@ -106,8 +106,8 @@ def test_ask_uses_the_workspace_index(xdg: dict[str, str], workspace: Path, tiny
     (workspace / "pkg").mkdir()
     (workspace / "pkg" / "render.py").write_text("def render_page(cfg):\n    return str(cfg)\n")
     config = Path(xdg["XDG_CONFIG_HOME"]) / "stead" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text('[index]\nembedder = "none"\n')
+    with config.open("a") as f:  # keeps the harness's model
+        f.write('[index]\nembedder = "none"\n')
     index = open_index(workspace, dirs().data, IndexSettings(embedder="none"))
     stats = index.refresh()
     assert stats.chunks_written > 0

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.harness import TEST_CONFIG
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "editors" / "neovim"
 NVIM_TESTS = Path(__file__).resolve().parent / "nvim"
@@ -804,8 +806,7 @@ def test_plain_vim_lsp_enable_works_without_setup(  # type: ignore[no-untyped-de
 ) -> None:
     # The server reads the user's config file when the client sends no settings.
     config = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
-    config.mkdir(parents=True)
-    (config / "config.toml").write_text("[completion]\nmax_tokens = 21\n")
+    (config / "config.toml").write_text(TEST_CONFIG + "[completion]\nmax_tokens = 21\n")
     file = _source(workspace)
     run = nvim_run("plain", {"file": str(file)}).ok()
     assert run.data["name"] == "stead"

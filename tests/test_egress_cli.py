@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_openai import FakeProvider
+from tests.harness import TEST_CONFIG
 
 KEY = "sk-stead-cli-test-ABCDEFGHIJKLMNOPQRSTUV"
 
@@ -28,9 +29,9 @@ def fake() -> Iterator[FakeProvider]:
 @pytest.fixture
 def setup(xdg: dict[str, str], workspace: Path, fake: FakeProvider) -> Path:
     cfg = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
-    cfg.mkdir(parents=True)
+    cfg.mkdir(parents=True, exist_ok=True)
     (cfg / "config.toml").write_text(
-        "[remote]\nenabled = true\n"
+        TEST_CONFIG + "[remote]\nenabled = true\n"
         f"allowed_workspaces = [{json.dumps(str(workspace))}]\n"
         "[remote.providers.fake]\n"
         f'kind = "openai"\nurl = "{fake.url}"\nmodel = "fake-model"\n'

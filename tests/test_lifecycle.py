@@ -58,7 +58,6 @@ async def test_config_file_then_client_then_change(
     start_client: StartClient, xdg: dict[str, str]
 ) -> None:
     cfg = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
-    cfg.mkdir(parents=True)
     (cfg / "config.toml").write_text("[completion]\nmax_tokens = 20\nprefix_tokens = 100\n")
     client = await start_client(init_options={"stead": {"completion": {"maxTokens": 30}}})
     result = await client.protocol.send_request_async("stead/settings", {})
@@ -79,7 +78,6 @@ async def test_malformed_config_file_reports_and_uses_defaults(
     start_client: StartClient, xdg: dict[str, str]
 ) -> None:
     cfg = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
-    cfg.mkdir(parents=True)
     (cfg / "config.toml").write_text("[completion\nmax_tokens = ")
     client = await start_client()
     result = await client.protocol.send_request_async("stead/settings", {})

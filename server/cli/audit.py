@@ -16,8 +16,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "audit",
         help="list or verify the audit log of remote requests",
-        description="Every remote escalation attempt (approved, trimmed, refused, failed) "
-        "is recorded in a hash-chained, append-only log.",
+        description="Every egress attempt (remote requests: approved, trimmed, refused, "
+        "failed; model downloads: approved, completed, failed) is recorded in a "
+        "hash-chained, append-only log.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     actions.required = True

