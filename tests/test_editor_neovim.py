@@ -825,7 +825,7 @@ def test_first_run_plain_route_progress_model_error_and_ghost_colour(  # type: i
 ) -> None:
     # the plain route reads the config file: a model that is not installed, no embedder
     config = Path(xdg["XDG_CONFIG_HOME"]) / "stead"
-    config.mkdir(parents=True)
+    config.mkdir(parents=True, exist_ok=True)
     (config / "config.toml").write_text(
         '[model]\nname = "qwen2.5-coder-0.5b"\n\n[index]\nembedder = "none"\n')
     (workspace / ".git").mkdir()

@@ -357,3 +357,11 @@ def test_embedded_smollm2_installs_and_is_used_without_a_download(xdg: dict[str,
     used = _stead("models", "use", "smollm2-135m", env=xdg)
     assert used.returncode == 0, used.stderr
     assert not AuditLog(dirs().audit_log).records()  # nothing left the machine
+
+
+def test_the_default_is_the_same_everywhere() -> None:
+    from server.doctor import RECOMMENDED_MODEL
+    from server.settings import Settings
+
+    assert registry.DEFAULT == RECOMMENDED_MODEL == Settings().model.name == "qwen2.5-coder-0.5b"
+    assert registry.KNOWN[registry.DEFAULT].mirror is not None

@@ -19,6 +19,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("where", metavar="FILE:LINE:COL", help="1-based line and column")
     p.add_argument("--model", help="a GGUF file to use instead of the configured model")
     p.add_argument("--max-tokens", type=int, help="most tokens to generate")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds the model may take (default: model.timeout_s)")
     p.add_argument("--multiline", choices=("auto", "always", "never"))
     p.add_argument("--json", action="store_true", help="print the result with its figures")
     p.add_argument("--explain", action="store_true",
@@ -75,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     settings = loaded.settings
     if args.model:
         settings = attrs.evolve(settings, model=attrs.evolve(settings.model, path=args.model))
+    if args.timeout:
+        settings = attrs.evolve(settings, model=attrs.evolve(settings.model,
+                                                             timeout_s=args.timeout))
     changes = {}
     if args.max_tokens:
         changes["max_tokens"] = args.max_tokens
