@@ -334,3 +334,22 @@ def test_every_install_instruction_is_the_one_install_path() -> None:
         assert "pipx install stead" not in text and "pip install stead" not in text, place
         assert "pip install /path/to/stead" in text, place
         assert "stead models install qwen2.5-coder-0.5b" in text.replace("\n", " "), place
+
+
+async def test_fixing_the_model_clears_the_error(
+    start_client: StartClient, workspace: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "cut.gguf"
+    broken.write_bytes(tiny_model.read_bytes()[:4096])  # a GGUF header, then nothing
+    client = await start_client(init_options={
+        "model": {"path": str(broken), "nThreads": 1}, "index": {"enabled": False}})
+    uri = await open_doc(client, workspace)
+    await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    status = await status_of(client)
+    assert status["model_state"] == "error" and status["model_error"], status
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"stead": {"model": {"path": str(tiny_model), "nThreads": 1},
+                            "index": {"enabled": False}}}))
+    await asyncio.sleep(0.3)
+    status = await status_of(client)
+    assert status["model_error"] == "", status

@@ -30,7 +30,7 @@ def _section(value: Any) -> Any:
 
 def model_failed(ls: SteadServer, error: str) -> None:
     """A completion (or any request) could not use the model: keep the error for the
-    status and tell the user once, with the command that fixes it.  Called from any thread.
+    status and tell the user once, with the command that fixes it.  Call on the loop.
     """
     from server.doctor import model_fix
 
@@ -83,14 +83,24 @@ def model_health(ls: SteadServer) -> dict[str, Any]:
     failure = ls._services.get(MODEL_ERROR) or {}
     if not error and failure.get("error"):
         error = failure["error"]
-        fix = model_fix("" if s.path or s.backend != "gpt4all" else s.name) \
-            if s.backend == "gpt4all" else f"start the model server at {s.url}"
+        if s.backend == "gpt4all":
+            fix = model_fix("" if s.path else s.name)
+        else:
+            fix = f"start the model server at {s.url}"
     state = "error" if error else ("loaded" if loaded else "not loaded")
     return {"model_state": state, "model_error": error, "model_fix": fix,
             "model_loaded": loaded}
 
 
+def _forget_model_failure(ls: SteadServer, old: Any, new: Any) -> None:
+    """Another model was configured: the last one's failure no longer describes it."""
+    if old.model != new.model:
+        model_worked(ls)
+
+
 def register(ls: SteadServer) -> None:
+    ls.settings_listeners.append(lambda old, new: _forget_model_failure(ls, old, new))
+
     @ls.feature(types.INITIALIZE)
     def initialize(ls: SteadServer, params: types.InitializeParams) -> None:
         ls.init_options = _section(params.initialization_options)
