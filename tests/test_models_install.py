@@ -22,6 +22,7 @@ from server.backends.base import ModelError
 from server.egress.audit import AuditLog
 from server.models import download, registry, store
 from server.paths import dirs
+from tests.conftest import StartClient
 
 try:
     from tinymodel import build_tiny_gguf
@@ -365,3 +366,18 @@ def test_the_default_is_the_same_everywhere() -> None:
 
     assert registry.DEFAULT == RECOMMENDED_MODEL == Settings().model.name == "qwen2.5-coder-0.5b"
     assert registry.KNOWN[registry.DEFAULT].mirror is not None
+
+
+async def test_chat_without_the_default_model_says_how_to_install_it(
+    start_client: StartClient, xdg: dict[str, str]
+) -> None:
+    from pygls.exceptions import JsonRpcException
+
+    (Path(xdg["XDG_CONFIG_HOME"]) / "stead" / "config.toml").unlink()  # the real default
+    client = await start_client(init_options={"index": {"enabled": False}})
+    with pytest.raises(JsonRpcException) as err:
+        await client.protocol.send_request_async("stead/chat", {"question": "hello?"})
+    assert "stead models install qwen2.5-coder-0.5b" in str(err.value)
+    done = _stead("ask", "hello?", env=xdg)
+    assert done.returncode == 1
+    assert "stead models install qwen2.5-coder-0.5b" in done.stderr
