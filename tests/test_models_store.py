@@ -1,4 +1,4 @@
-"""The models dir: the embedded default (copied, patched, checked by sha256), adding files,
+"""The models dir: the embedded SmolLM2 (copied, patched, checked by sha256), adding files,
 choosing a default, verifying copies, resolving settings to a file."""
 
 from __future__ import annotations

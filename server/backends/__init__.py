@@ -1,7 +1,7 @@
 """Model backends: pick one from settings, build it once, keep it warm.
 
 `make_backend(settings, dirs)` resolves the model (an explicit `model.path`, else the named
-model from the models dir, installing the embedded default on first use) and returns a
+model from the models dir, copying a package-embedded model on first use) and returns a
 `Backend`.  `backend_for(ls)` keeps one per server, rebuilt when the model settings change.
 The model file itself loads lazily on the first request, off the event loop.
 """

@@ -268,8 +268,10 @@ def verify(dirs: Dirs) -> list[tuple[str, bool, str]]:
 
 
 def resolve(model_path: str, model_name: str, dirs: Dirs) -> Resolved:
-    """Which file to load: an explicit path wins, else the named model (installing the
-    embedded default on first use).  Formats come from the registry or the file's vocab."""
+    """Which file to load: an explicit path wins, else the named model (copying a model
+    embedded in an installed package on first use; never downloading: a missing catalogue
+    model raises ModelError naming `stead models install`).  Formats come from the registry
+    or the file's vocab."""
     if model_path:
         path = Path(model_path).expanduser()
         meta = read_meta(path)
