@@ -53,6 +53,8 @@ Progress = Callable[[int, int, str], None]
 #: A batch is this many files or this many characters, whichever comes first.
 BATCH_FILES = 64
 BATCH_CHARS = 1_000_000
+#: A published table with this many vectors gets an IVF index.
+VECTOR_INDEX_ROWS = 2_000
 #: A task lost with its node (or its worker process) is run again this many times.
 TASK_RETRIES = 3
 
@@ -282,7 +284,9 @@ def publish(root: Path, uri: str, settings: IndexSettings, models_dir: Path, *,
     report(total, total, "optimizing the published index")
     store.optimize()
     try:
-        store.ensure_vector_index()
+        # readers fetch what a query touches: an IVF index (a few partitions per query)
+        # rather than every vector, from much smaller tables than a local index needs
+        store.ensure_vector_index(min_rows=VECTOR_INDEX_ROWS)
     except Exception:
         log.exception("building the vector index failed (brute force still works)")
     counts = store.counts()
