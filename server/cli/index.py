@@ -19,7 +19,7 @@ from typing import Any
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("index", help="index a workspace (full-text now, vectors behind it)")
     p.add_argument("path", nargs="?", help="workspace root (default: the enclosing repository)")
-    p.add_argument("--embedder", choices=["default", "static", "minilm", "none"],
+    p.add_argument("--embedder", choices=["default", "static-code", "static", "minilm", "none"],
                    help="override index.embedder for this run")
     p.add_argument("--no-vectors", action="store_true", help="chunks and full-text only")
     p.add_argument("--status", action="store_true", help="print the index's state and exit")
