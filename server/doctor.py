@@ -73,9 +73,16 @@ def layers(settings: Settings, dirs: Dirs) -> list[Layer]:
         Layer("memory / history", f"SQLite at {dirs.history_db}",
               "nothing (export writes a local file)"),
         Layer("embeddings / index", f"local embedder, LanceDB under {dirs.indexes}", "nothing"),
+        Layer("shared base index", *_shared_index(settings, dirs)),
         Layer("telemetry", "none", "nothing"),
         Layer("sync", "none", "nothing"),
     ]
+
+
+def _shared_index(settings: Settings, dirs: Dirs) -> tuple[str, str]:
+    from index.cluster.location import doctor_layer
+
+    return doctor_layer(dirs.data, settings.index.shared)
 
 
 def cpu_flags() -> set[str]:

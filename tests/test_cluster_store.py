@@ -22,6 +22,7 @@ from index.api import open_index  # noqa: E402
 from index.cluster import publish as publish_mod  # noqa: E402
 from index.cluster.attach import AttachedIndex, attach  # noqa: E402
 from index.cluster.base import BaseIndexError, connect, read_manifest  # noqa: E402
+from index.cluster.location import doctor_layer  # noqa: E402
 from index.cluster.publish import publish  # noqa: E402
 from server.egress.audit import AuditLog  # noqa: E402
 from server.settings import IndexSettings  # noqa: E402
@@ -124,6 +125,11 @@ def test_publish_attach_overlay_hides_base(s3: S3, repo: Path, tmp_path: Path,
     assert records and records[0]["url"] == URI and s3.endpoint.split("//")[1] in \
         records[0]["detail"]
     assert AuditLog(data / "audit.jsonl").verify().ok
+    # stead doctor's layer table names the attached base and what reading it sends where
+    where, egress = doctor_layer(data, True)
+    assert URI in where and egress.startswith("query") and "127.0.0.1" in egress
+    assert doctor_layer(data, False)[1] == "nothing"
+    assert doctor_layer(tmp_path / "nodata", True)[1] == "nothing"
     # index.shared = false: the same workspace is searched from this machine only
     local = open_index(clone, data, IndexSettings(embedder="static", shared=False))
     assert not isinstance(local, AttachedIndex) and "base" not in local.status()

@@ -1,5 +1,7 @@
 """Beyond one machine: a base index published once to object storage, read by many.
 
+- `location`: pure helpers (URIs, hosts, what reading sends where) and the records of
+  which workspaces are attached; light enough for `open_index` and `stead doctor`.
 - `base`: the location (an object-store URI or a directory), the manifest that says what a
   published index is (repository, commit, embedder and dimensions, chunker version), the
   remote store (the local `Store`, pointed at the URI) and a searchable view pinned to the

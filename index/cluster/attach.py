@@ -30,34 +30,18 @@ import attrs
 
 from index import embed, walk
 from index.api import Hit, Mode, Progress, RefreshStats, WorkspaceIndex, reweigh
+from index.cluster.location import ATTACHED_DIR, read_record, record_path
 from index.fusion import rrf
 from index.roles import RoleWeights
-from server.paths import workspace_key
 from server.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
-ATTACHED_DIR = "attached"
 #: After the base failed, queries skip it for this long before trying again.
 RETRY_BASE_S = 30.0
 
 _audited: set[tuple[str, str]] = set()
 _audit_lock = threading.Lock()
-
-
-def record_path(root: Path, data_dir: Path) -> Path:
-    return data_dir / ATTACHED_DIR / f"{workspace_key(root)}.json"
-
-
-def read_record(root: Path, data_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(record_path(root, data_dir).read_text("utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring an unreadable attachment record for %s: %s", root, exc)
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("uri"), str) else None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -78,7 +62,7 @@ def attached_index(root: Path, data_dir: Path, settings: IndexSettings
 
 def audit_read(data_dir: Path, uri: str, root: Path, reason: str) -> None:
     """One audit record per process and location, before the first byte is read."""
-    from index.cluster.base import egress_note, host_of, is_remote
+    from index.cluster.location import egress_note, host_of, is_remote
 
     if not is_remote(uri):
         return

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +31,11 @@ from typing import Any
 from attrs import asdict, field, frozen
 
 from index.api import WorkspaceIndex
+from index.cluster.location import BaseIndexError as BaseIndexError
+from index.cluster.location import egress_note as egress_note
+from index.cluster.location import host_of as host_of
+from index.cluster.location import is_remote as is_remote
+from index.cluster.location import normalize as normalize
 from index.embed import Embedder
 from index.store import (
     CHUNK_ROWS,
@@ -48,63 +51,9 @@ from index.store import (
 FORMAT = "stead-base-index"
 FORMAT_VERSION = 1
 MANIFEST_TABLE = "manifest"
-OBJECT_SCHEMES = ("s3", "s3a", "gs", "az", "abfs")
 #: Superseded versions of a published table stay this long, so that clients still pinned
 #: to the previous manifest keep reading while a re-publish lands.
 KEEP_PUBLISHED = timedelta(days=1)
-
-
-class BaseIndexError(RuntimeError):
-    """A base index that cannot be used; the message says why and what to do about it."""
-
-
-def scheme_of(uri: str) -> str:
-    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", uri)
-    return m.group(1).lower() if m else ""
-
-
-def is_remote(uri: str) -> bool:
-    return scheme_of(uri) in OBJECT_SCHEMES
-
-
-def normalize(uri: str) -> str:
-    """Object-store URIs as given (no trailing slash); directories made absolute."""
-    uri = uri.strip()
-    if is_remote(uri):
-        return uri.rstrip("/")
-    if scheme_of(uri):
-        raise BaseIndexError(
-            f"{uri}: unsupported location (use s3://bucket/prefix, gs://bucket/prefix, "
-            "az://container/prefix or a directory)")
-    return str(Path(uri).expanduser().resolve())
-
-
-def host_of(uri: str) -> str:
-    """The host a reader of this location talks to (what the audit log records)."""
-    scheme = scheme_of(uri)
-    if scheme in ("s3", "s3a"):
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
-            "AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT")
-        if endpoint:
-            return re.sub(r"^[a-z]+://", "", endpoint).split("/")[0]
-        bucket = uri.split("://", 1)[1].split("/")[0]
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        return f"{bucket}.s3.{region}.amazonaws.com" if region else f"{bucket}.s3.amazonaws.com"
-    if scheme == "gs":
-        return "storage.googleapis.com"
-    if scheme in ("az", "abfs"):
-        account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME", "<account>")
-        return f"{account}.blob.core.windows.net"
-    return "local filesystem"
-
-
-def egress_note(uri: str) -> str:
-    """What reading this base index lets leave the machine (the manifest and status say it)."""
-    if not is_remote(uri):
-        return "none: the base index is on a local or mounted filesystem"
-    return (f"query: each search reads the index pages it needs from {host_of(uri)}; the "
-            "requests reveal which terms and vectors are looked up, no file content or "
-            "prompt is sent")
 
 
 def storage_options() -> dict[str, str]:
