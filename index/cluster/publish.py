@@ -8,7 +8,9 @@ them through the local index's own `Store.write_files` (same rows, same per-file
 same tombstones) into the location, then compacts, folds the full-text index and writes
 the manifest last: until then readers keep seeing the previous publish.
 
-Ray tasks carry the file texts and return chunks and vectors, so workers need stead's
+Files are read again batch by batch as tasks need them (the driver never holds the
+whole tree; the hash recorded is that of the text chunked).  Ray tasks carry the file
+texts and return chunks and vectors, so workers need stead's
 dependencies (tree-sitter grammars, numpy) but neither the checkout nor the store's
 credentials.  A task lost with its worker node is retried on another (`max_retries`); if a
 batch still fails, the publish fails and the manifest is not touched.
@@ -132,10 +134,20 @@ def _hash_text(text: str) -> str:
     return local_hash(text)
 
 
-def _batches(items: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+def _batches(changed: Sequence[tuple[str, Path]], max_bytes: int,
+             digests: dict[str, str], sizes: dict[str, int]
+             ) -> Iterator[list[tuple[str, str]]]:
+    """Batches of (rel, text), read as they are needed (the driver never holds the whole
+    tree); a file's hash and size are taken from this read, the one that gets chunked."""
     batch: list[tuple[str, str]] = []
     size = 0
-    for rel, text in items:
+    for rel, path in changed:
+        text, _why = walk.read_text(path, max_bytes)
+        if text is None:  # vanished or turned binary since the scan: not published
+            digests.pop(rel, None)
+            continue
+        digests[rel] = _hash_text(text)
+        sizes[rel] = len(text)
         batch.append((rel, text))
         size += len(text)
         if len(batch) >= BATCH_FILES or size >= BATCH_CHARS:
@@ -145,8 +157,8 @@ def _batches(items: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, str]]
         yield batch
 
 
-def _local_results(batches: list[list[tuple[str, str]]], embedder: str, model: bytes | None
-                   ) -> Iterator[list[Prepared]]:
+def _local_results(batches: Iterator[list[tuple[str, str]]], embedder: str,
+                   model: bytes | None) -> Iterator[list[Prepared]]:
     for b in batches:
         yield prepare_batch(b, embedder, model)
 
@@ -156,8 +168,9 @@ def _loopback(address: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
-def _ray_results(batches: list[list[tuple[str, str]]], embedder: str, model: bytes | None,
-                 address: str | None) -> tuple[Iterator[list[Prepared]], int, bool]:
+def _ray_results(batches: Iterator[list[tuple[str, str]]], embedder: str,
+                 model: bytes | None, address: str | None
+                 ) -> tuple[Iterator[list[Prepared]], int, bool]:
     """Results of Ray tasks, in completion order; also the cluster's CPUs, and whether this
     call started Ray (and so must shut it down)."""
     if _loopback(address):
@@ -184,19 +197,24 @@ def _ray_results(batches: list[list[tuple[str, str]]], embedder: str, model: byt
 
     def results() -> Iterator[list[Prepared]]:
         pending: list[Any] = []
-        queue = list(batches)
-        window = workers * 2
-        while queue or pending:
-            while queue and len(pending) < window:
-                pending.append(task.remote(queue.pop(0), embedder, model_ref))
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+        window = workers * 2  # batches in flight: enough to keep every worker busy
+        more = True
+        while more or pending:
+            while more and len(pending) < window:
+                batch = next(batches, None)
+                if batch is None:
+                    more = False
+                else:
+                    pending.append(task.remote(batch, embedder, model_ref))
+            if pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
 
     return results(), workers, started
 
 
 def _write(store: RemoteStore, results: Iterator[list[Prepared]], digests: dict[str, str],
-           texts: dict[str, str], report: Progress, total: int, unchanged: int) -> int:
+           sizes: dict[str, int], report: Progress, total: int, unchanged: int) -> int:
     """Write prepared batches as they arrive, through the local index's store writer;
     returns how many chunks were embedded."""
     done = embedded = 0
@@ -205,7 +223,7 @@ def _write(store: RemoteStore, results: Iterator[list[Prepared]], digests: dict[
         files: list[tuple[Any, ...]] = []
         vectors: dict[str, Any] = {}
         for rel, chunks, terms, vecs in prepared:
-            files.append((rel, digests[rel], len(texts[rel]), 0, chunks, terms))
+            files.append((rel, digests[rel], sizes[rel], 0, chunks, terms))
             if vecs is not None:
                 embedded += len(chunks)
                 for c, v in zip(chunks, vecs, strict=True):
@@ -243,8 +261,9 @@ def publish(root: Path, uri: str, settings: IndexSettings, models_dir: Path, *,
     saved = store.file_hashes()  # includes files an interrupted publish already wrote
 
     report(0, 0, "scanning files")
-    texts: dict[str, str] = {}
+    changed: list[tuple[str, Path]] = []
     digests: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     for e in walk.walk(root, settings.exclude, settings.max_file_bytes):
         if len(digests) >= settings.max_files:
             log.warning("%s has more than %d files: the rest are not published", root,
@@ -255,9 +274,9 @@ def publish(root: Path, uri: str, settings: IndexSettings, models_dir: Path, *,
             continue
         digests[e.rel] = h = _hash_text(text)
         if saved.get(e.rel) != h:
-            texts[e.rel] = text
+            changed.append((e.rel, e.path))
     deleted = sorted(set(saved) - set(digests))
-    unchanged = len(digests) - len(texts)
+    unchanged = len(digests) - len(changed)
 
     model: bytes | None = None
     if name == "static":
@@ -265,15 +284,15 @@ def publish(root: Path, uri: str, settings: IndexSettings, models_dir: Path, *,
         model = embed.ensure_static_model(models_dir).read_bytes()
     elif name != "none":
         embed.load_embedder(name, models_dir)  # fail here, clearly, not in every worker
-    batches = list(_batches(sorted(texts.items())))
-    total = len(texts)
+    batches = _batches(sorted(changed), settings.max_file_bytes, digests, sizes)
+    total = len(changed)
     started_ray = False
-    if engine == "ray" and batches:
+    if engine == "ray" and changed:
         results, workers, started_ray = _ray_results(batches, name, model, address)
     else:
         results, workers = _local_results(batches, name, model), 1
     try:
-        embedded = _write(store, results, digests, texts, report, total, unchanged)
+        embedded = _write(store, results, digests, sizes, report, total, unchanged)
     finally:
         if started_ray:
             import ray
