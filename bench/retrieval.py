@@ -362,9 +362,13 @@ def bm25_searcher(chunks: Sequence[Any]) -> Searcher:
     return search
 
 
-def index_searcher(index: Any, mode: str) -> Searcher:
+def index_searcher(index: Any, mode: str, roles: dict[str, float] | None = None) -> Searcher:
+    from index.fusion import is_code_like
+
     def search(q: str) -> Hits:
-        return [(h.path, h.start_line, h.end_line) for h in index.search(q, K, mode=mode)]
+        weights = roles if roles and not is_code_like(q) else None
+        return [(h.path, h.start_line, h.end_line)
+                for h in index.search(q, K, mode=mode.split("+")[0], roles=weights)]
 
     return search
 
@@ -394,7 +398,11 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=150, help="queries per kind and corpus")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--embedder", default="default")
-    ap.add_argument("--modes", default="bm25,fts,vector,hybrid")
+    ap.add_argument("--modes", default="bm25,fts,vector,hybrid",
+                    help="bm25, fts, vector, hybrid, and hybrid+roles (hybrid with --roles "
+                         "weights applied to sentence queries)")
+    ap.add_argument("--roles", default="test=0.5,docs=0.5,generated=0.5,config=0.5",
+                    help="role weights for the hybrid+roles mode")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="stead-retrieval-"))
@@ -437,7 +445,10 @@ def main() -> int:
                               for c in _chunks(chunk_text, p, ws)]
                     searchers[mode] = bm25_searcher(chunks)
                 else:
-                    searchers[mode] = index_searcher(index, mode)
+                    roles = {r: float(w) for r, w in
+                             (x.split("=") for x in args.roles.split(","))}
+                    searchers[mode] = index_searcher(index, mode,
+                                                     roles if mode.endswith("+roles") else None)
             for kind, queries in sets.items():
                 for mode, search in searchers.items():
                     got = ranks.setdefault((repo, kind, mode), [])
