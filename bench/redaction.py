@@ -414,6 +414,36 @@ def _session_cookie(r: random.Random) -> tuple[list[str], str]:
     return [v], f"curl -b '{name}={v}' https://app.acme.io/account\n"
 
 
+def _deploy_env(r: random.Random) -> tuple[list[str], str]:
+    pw = password(r).replace('"', "x")
+    name = r.choice(["DB_PASSWORD", "POSTGRES_PASSWORD", "MYSQL_ROOT_PASSWORD", "API_TOKEN",
+                     "ADMIN_SECRET"])
+    if "TOKEN" in name or "SECRET" in name:
+        pw = rnd(r, ALNUM, r.randint(24, 48))
+    return [pw], r.choice([
+        f"docker run -d -e {name}={pw} -p 5432:5432 postgres:16\n",
+        f'docker run -e "{name}={pw}" app:latest\n',
+        f"env:\n  - name: {name}\n    value: \"{pw}\"\n",
+        '{"name": "' + name + '", "value": "' + pw + '"}\n',
+        f'environment:\n  - "{name}={pw}"\n',
+        f'variable "{name.lower()}" {{\n  type      = string\n  sensitive = true\n'
+        f'  default   = "{pw}"\n}}\n',
+    ])
+
+
+def _password_hash(r: random.Random) -> tuple[list[str], str]:
+    crypt64 = string.ascii_letters + string.digits + "./"
+    h = r.choice([
+        "$2b$12$" + rnd(r, crypt64, 53),
+        "$apr1$" + rnd(r, crypt64, 8) + "$" + rnd(r, crypt64, 22),
+        "$6$" + rnd(r, crypt64, 16) + "$" + rnd(r, crypt64, 86),
+        "$argon2id$v=19$m=65536,t=3,p=4$" + rnd(r, B64, 22) + "$" + rnd(r, B64, 43),
+    ])
+    tail = h.rsplit("$", 1)[1]
+    return [tail], r.choice([f"admin:{h}\n", f"PASSWORD_HASH = '{h}'\n",
+                             f"deploy:{h}:19000:0:99999:7:::\n"])
+
+
 def _env_prefix(r: random.Random) -> tuple[list[str], str]:
     name, value = r.choice([
         ("GITHUB_TOKEN", "ghp_" + rnd(r, ALNUM, 36)),
@@ -478,6 +508,8 @@ KINDS: dict[str, Gen] = {
     "long-session-token": _long_session,
     "session-cookie": _session_cookie,
     "var-secret-command": _env_prefix,
+    "deploy-env-password": _deploy_env,
+    "password-hash": _password_hash,
 }
 
 # -- near misses: not secrets, in the forms the rules above must not take for one ---------

@@ -67,6 +67,16 @@ CAUGHT = [
     ("VAR=secret command", f"API_KEY={A40} python app.py", A40, "SECRET"),
     ("VAR=password command", f"DB_PASSWORD={PW} ./run.sh", PW, "PASSWORD"),
     ("session cookie", f"curl -b 'sessionid={A40}' https://app", A40, "SESSION"),
+    ("docker -e quoted", f'docker run -e "POSTGRES_PASSWORD={PW}" postgres', PW, "PASSWORD"),
+    ("kubernetes env", f'env:\n  - name: DB_PASSWORD\n    value: "{PW}"', PW, "PASSWORD"),
+    ("ecs name/value", '{"name": "API_TOKEN", "value": "' + A40 + '"}', A40, "SECRET"),
+    ("terraform default", f'variable "db_password" {{\n  type = string\n  default = "{PW}"\n}}',
+     PW, "PASSWORD"),
+    ("htpasswd apr1", "admin:$apr1$abcdefgh$" + "0123456789abcdefghijkl",
+     "0123456789abcdefghijkl", "PASSWORD_HASH"),
+    ("bcrypt", "hash = '$2b$12$" + "aB3dE5fG7hI9jK1lM3nO5u" * 2 + "aB3dE5fG7'",
+     "aB3dE5fG7hI9jK1lM3nO5u", "PASSWORD_HASH"),
+    ("redis-server flag", f"redis-server --requirepass {PW}", PW, "PASSWORD"),
 ]
 
 
@@ -116,6 +126,8 @@ KEPT = [
     ("timestamps", "12:30:45:120:done"),
     ("env flag, no secret", "PASSWORD_MIN_LENGTH=12 ./configure"),
     ("key file", "KEY_FILE=/etc/ssl/key.pem ./serve"),
+    ("kubernetes env, not a secret", "- name: LOG_LEVEL\n  value: debug"),
+    ("terraform default, not a secret", 'variable "region" {\n  default = "eu-west-1"\n}'),
 ]
 
 

@@ -268,7 +268,8 @@ _BARE = (
 _FLAG = (
     r"(?<![\w-])--?(?!no-)(?:[A-Za-z0-9]+-)*(?i:password|passwd|passphrase|pass|pwd|pw|token|"
     r"api-?key|secret|access-?key|secret-?key|auth-?token|client-?secret|storepass|keypass|"
-    r"srcstorepass|deststorepass|srckeypass|destkeypass)(?:[ =]|:(?=[^\s/\\]))"
+    r"srcstorepass|deststorepass|srckeypass|destkeypass|requirepass|masterauth)"
+    r"(?:[ =]|:(?=[^\s/\\]))"
     r"(?:(?P<q>[\"'])(?P<qv>(?:(?!(?P=q))[^\n\\]|\\.){3,400})(?P=q)"
     r"|(?P<v>[^\s\"'`$<>{}()\[\]\-][^\s\"'`$<>{}()\[\]]{2,8191})(?!\w))"
 )
@@ -697,10 +698,30 @@ def _family_rules() -> list[Rule]:
              after=8400, extract=_xml_extract),
         # VAR=secret command: an environment prefix on a command line.
         Rule("SECRET", _r(r"(?<![\w$.\-])(?P<tag>[A-Z][A-Z0-9_]{1,60})=(?P<q>[\"']?)"
-                          r"(?P<value>[^\s\"'`;&|<>]{1,8192})(?P=q)(?=[ \t]+[\w./~$\-])"),
+                          r"(?P<value>[^\s\"'`;&|<>]{1,8192})(?P=q)"
+                          r"(?=[ \t]+[\w./~$\-]|[\"'](?:[\s,\]]|$))"),
              "stead (VAR=secret command)", priority=3, extend=False,
              trigger_re=re.compile(r"(?:PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL)[A-Z0-9_]*="),
              before=70, after=8300, extract=_env_extract),
+        # name/value pairs: Kubernetes env, ECS task definitions, GitHub Actions inputs.
+        Rule("SECRET", _r(r"name[\"']?\s*[:=]\s*[\"']?(?P<tag>[A-Za-z_][\w.\-]{0,80})"
+                          r"[\"']?\s*,?\s*[\"']?value[\"']?\s*[:=]\s*(?P<q>[\"']?)"
+                          r"(?P<value>(?:(?!(?P=q))[^\n,}]){1,8192})(?P=q)"),
+             "stead (name/value pairs: Kubernetes env, ECS)", priority=3, extend=False,
+             triggers=("name",), mode="match", extract=_xml_extract),
+        # Terraform/OpenTofu: variable "db_password" { default = "..." }
+        Rule("SECRET", _r(r"variable\s+\"(?P<tag>[^\"]{1,80})\"\s*\{[^{}]{0,400}?default\s*=\s*"
+                          r"\"(?P<value>[^\"\n]{1,8192})\""),
+             "stead (Terraform variable default)", priority=3, extend=False,
+             triggers=("variable",), mode="match", extract=_xml_extract),
+        # Password hashes (crypt(3) formats, bcrypt, Argon2): crackable offline.
+        Rule("PASSWORD_HASH", _r(
+            r"\$(?:2[abxy]\$\d\d\$[./A-Za-z0-9]{53}|apr1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|"
+            r"[156]\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{22,86}|"
+            r"argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+|"
+            r"y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{43})"),
+            "stead (crypt(3), bcrypt, Argon2 PHC strings)", priority=1, extend=False,
+            triggers=("$2", "$apr1$", "$1$", "$5$", "$6$", "$argon2", "$y$")),
     ]
 
 
@@ -815,7 +836,7 @@ def _own_rules() -> list[Rule]:
         Rule("PASSWORD", _r(_FLAG), "stead (command-line flags naming a secret)",
              priority=3, extend=False, extract=_flag_extract, before=80, lines=True,
              itriggers=("-pass", "-pw", "-token", "-api", "-secret", "-access", "-auth",
-                        "-client", "storepass", "keypass")),
+                        "-client", "storepass", "keypass", "requirepass", "masterauth")),
         *_family_rules(),
         Rule("SECRET", KEYWORD_QUOTED, "stead (secret-like key = quoted literal)", priority=3,
              extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
