@@ -538,7 +538,7 @@ class WorkspaceIndex:
         rank = {"function": 0, "method": 0, "class": 0, "type": 0, "module": 1}
         rows = sorted(self.store.by_name(bare, max(k * 2, 10)),
                       key=lambda r: (r["symbol"] != name, rank.get(r["kind"], 2)))
-        return [_hit(r, 1.0, "symbol") for r in rows[:k]]
+        return [_hit(r, 1.0, "symbol", bare) for r in rows[:k]]
 
     # -- status --------------------------------------------------------------------------
     def _update_counts(self) -> None:

@@ -179,6 +179,7 @@ def test_a_chunk_of_several_definitions_is_labelled_by_the_one_the_query_names(
     assert hits[0].symbol == "perimeter"
     assert ix.search("area of circle", mode="fts")[0].symbol == "area_of_circle"
     assert ix.search("math", mode="fts")[0].symbol == ""  # names neither: no false label
+    assert [h.symbol for h in ix.lookup_symbol("perimeter")] == ["perimeter"]
     row = {"symbol": "Shape", "names": " Shape area scale "}
     assert label(row, "scale it") == "Shape.scale" and label(row, "shape") == "Shape"
 
