@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -204,6 +205,7 @@ class RayCluster:
                 os.killpg(p.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(30)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # Ray's session dirs and the node logs
 
 
 def wait_for(cond: object, timeout: float = 30.0) -> None:
