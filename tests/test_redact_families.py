@@ -77,6 +77,21 @@ CAUGHT = [
     ("bcrypt", "hash = '$2b$12$" + "aB3dE5fG7hI9jK1lM3nO5u" * 2 + "aB3dE5fG7'",
      "aB3dE5fG7hI9jK1lM3nO5u", "PASSWORD_HASH"),
     ("redis-server flag", f"redis-server --requirepass {PW}", PW, "PASSWORD"),
+    ("libpq conninfo", f'psql "host=db port=5432 user=app password={PW} dbname=x"', PW,
+     "PASSWORD"),
+    ("vault write k=v", f"vault write auth/userpass/users/bob password={PW} policies=a", PW,
+     "PASSWORD"),
+    ("ansible -e", f'ansible-playbook site.yml -e "ansible_become_password={PW}"', PW,
+     "PASSWORD"),
+    ("piped to --password-stdin", f'echo "{PW}" | docker login -u bot --password-stdin', PW,
+     "PASSWORD"),
+    ("piped to sudo -S", f"echo {PW} | sudo -S apt update", PW, "PASSWORD"),
+    ("redis AUTH", f"127.0.0.1:6379> AUTH default {PW}", PW, "PASSWORD"),
+    ("htpasswd -b", f"htpasswd -b -c .htpasswd admin {PW}", PW, "PASSWORD"),
+    ("rabbitmqctl", f"rabbitmqctl add_user admin {PW}", PW, "PASSWORD"),
+    ("net user", f"net user bob {PW} /add", PW, "PASSWORD"),
+    ("az --account-key", f"az storage blob upload --account-key {B64_32} -f x", B64_32,
+     "PASSWORD"),
 ]
 
 
@@ -127,6 +142,14 @@ KEPT = [
     ("env flag, no secret", "PASSWORD_MIN_LENGTH=12 ./configure"),
     ("key file", "KEY_FILE=/etc/ssl/key.pem ./serve"),
     ("kubernetes env, not a secret", "- name: LOG_LEVEL\n  value: debug"),
+    ("AUTH in prose", "AUTH token flow"),
+    ("a key file flag", "curl --client-key ./client.key https://x"),
+    ("a key file flag, absolute", "kubectl --client-key=/etc/k.pem get po"),
+    ("keyword arguments", "x = f(password=pw, other=1)"),
+    ("a conditional", "password = x if y else z"),
+    ("echo into grep", "echo hello | grep h"),
+    ("a header list", 'AllowedHeaders: []string{"Accept", "Authorization", "Content-Type"}'),
+    ("a docs placeholder", "request.headers.set('Authorization', 'token initial-token');"),
     ("terraform default, not a secret", 'variable "region" {\n  default = "eu-west-1"\n}'),
 ]
 

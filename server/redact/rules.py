@@ -263,12 +263,16 @@ _ASSIGN = r"[\"']?\]?[ \t]*(?:=>|:=|::?|=)(?!=)[ \t]*"
 _QUOTED = rf"{_KEY}{_ASSIGN}(?P<q>[\"'`])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){{1,8192}})(?P=q)"
 _BARE = (
     rf"{_KEY}{_ASSIGN}(?P<value>[^\s\"'`,;&#()\[\]{{}}<>$%]"
-    r"[^\s\"'`,;&#()\[\]{}<>]{0,8191})(?=[ \t]*(?:$|[;&#\n\r]|\s+#|\s*//))"
+    r"[^\s\"'`,;&#()\[\]{}<>]{0,8191})(?=[ \t]*(?:$|[;&#\n\r]|\s+#|\s*//)"
+    # the next key=value of a one-line list (libpq conninfo, vault write, -e "k=v"), or
+    # the quote closing the whole argument
+    r"|[ \t]+[A-Za-z_][\w.\-]*=(?!=)|[\"'](?=[\s,\])]|$))"
 )
 _FLAG = (
     r"(?<![\w-])--?(?!no-)(?:[A-Za-z0-9]+-)*(?i:password|passwd|passphrase|pass|pwd|pw|token|"
     r"api-?key|secret|access-?key|secret-?key|auth-?token|client-?secret|storepass|keypass|"
-    r"srcstorepass|deststorepass|srckeypass|destkeypass|requirepass|masterauth)"
+    r"srcstorepass|deststorepass|srckeypass|destkeypass|requirepass|masterauth|"
+    r"account-?key|storage-?key|master-?key|shared-?key|sas-?token|client-?key)"
     r"(?:[ =]|:(?=[^\s/\\]))"
     r"(?:(?P<q>[\"'])(?P<qv>(?:(?!(?P=q))[^\n\\]|\\.){3,400})(?P=q)"
     r"|(?P<v>[^\s\"'`$<>{}()\[\]\-][^\s\"'`$<>{}()\[\]]{2,8191})(?!\w))"
@@ -523,10 +527,14 @@ def _ip_extract(m: re.Match[str]) -> tuple[int, int, str] | None:
 _NOT_SECRET_REF = re.compile(r"(?i)^(?:env|file|fd|stdin|keychain|pass):?$|^(?:env|file|fd):")
 
 
+_FILE_VALUE = re.compile(r"^(?:/|\./|\.\./|~/)|\.(?:pem|key|crt|cer|json|p12|pfx|jks|txt|"
+                         r"asc|gpg|env)$", re.IGNORECASE)
+
+
 def _flag_value(v: str) -> bool:
     """A flag's value, unless it points at the secret instead of being it (`env:VAR`,
-    `file:path`, openssl's `-passin stdin`) or is a template."""
-    return _not_template(v) and not _NOT_SECRET_REF.match(v)
+    `file:path`, a file name, openssl's `-passin stdin`) or is a template."""
+    return _not_template(v) and not _NOT_SECRET_REF.match(v) and not _FILE_VALUE.search(v)
 
 
 #: An integrity hash names its algorithm (SRI, npm/yarn/pnpm lock files, nix narHash).
@@ -714,6 +722,28 @@ def _family_rules() -> list[Rule]:
                           r"\"(?P<value>[^\"\n]{1,8192})\""),
              "stead (Terraform variable default)", priority=3, extend=False,
              triggers=("variable",), mode="match", extract=_xml_extract),
+        # A password piped into a command that reads it from stdin.
+        Rule("PASSWORD", _r(
+            r"\b(?:echo|printf)\s+(?:-[ne]+\s+)?(?:'%s\\?n?'\s+)?(?P<q>[\"']?)"
+            r"(?P<v>[^\s\"'|]{3,400})(?P=q)\s*\|\s*(?:sudo\s+(?:-\w+\s+)*-S\b|[^|\n]*?"
+            r"--password-stdin|passwd\s+--stdin|chpasswd|[^|\n]*?--pass(?:word)?-?stdin)"),
+            "stead (password piped to --password-stdin, sudo -S, chpasswd)", group="v",
+            priority=2, extend=False, validate=_flag_value, triggers=("echo", "printf"),
+            after=600, lines=True),
+        # Tools that take the password as a positional argument (their manuals).
+        Rule("PASSWORD", _r(
+            r"\bhtpasswd\s+(?:-\w*b\w*\s+)(?:-\w+\s+)*\S+\s+\S+\s+(?P<v>[^\s|;&]+)"
+            r"|\brabbitmqctl\s+(?:add_user|change_password)\s+\S+\s+(?P<w>[^\s|;&]+)"
+            r"|\bnet\s+user\s+\S+\s+(?P<x>[^\s/*|;&][^\s|;&]*)"),
+            "stead (htpasswd -b, rabbitmqctl, net user)", group=None, priority=2,
+            extend=False, validate=_not_template,
+            itriggers=("htpasswd", "rabbitmqctl", "net user"), after=600, lines=True),
+        # Redis AUTH in a redis-cli session or a RESP transcript.
+        Rule("PASSWORD", _r(r"(?m)^[ \t]*(?:[\w.:\-]*>[ \t]*)?AUTH[ \t]+(?:\S+[ \t]+)?"
+                            r"(?P<v>[^\s\"']{4,})[ \t]*$"),
+             "stead (Redis AUTH)", group="v", priority=2, extend=False,
+             validate=lambda v: _not_template(v) and not re.fullmatch(r"[a-z]+", v),
+             triggers=("AUTH ",), before=60, lines=True),
         # Password hashes (crypt(3) formats, bcrypt, Argon2): crackable offline.
         Rule("PASSWORD_HASH", _r(
             r"\$(?:2[abxy]\$\d\d\$[./A-Za-z0-9]{53}|apr1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|"
@@ -822,7 +852,9 @@ def _own_rules() -> list[Rule]:
             r"[\"']?(?:(?i:bearer|basic|token|digest)\s+)?(?P<v>[A-Za-z0-9._~+/\-]{8,}=*)"),
             "stead (RFC 7235 credentials)", group="v", priority=2, extend=False,
             validate=lambda v: (not _IDENT.match(v) or any(c.isdigit() for c in v))
-            and not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", v),
+            and not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", v)
+            # a header name in a list ("Authorization", "Content-Type"), kebab-case words
+            and not re.fullmatch(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[a-z]+(?:-[a-z]+)+", v),
             itriggers=("authorization", "api-key", "x-auth-token")),
         Rule("AUTH_HEADER", _r(r"(?i:\bbearer)\s+(?P<v>[A-Za-z0-9._~+/\-]{20,}=*)"),
              "stead (RFC 6750 bearer token)", group="v", priority=2, extend=False,
@@ -836,7 +868,8 @@ def _own_rules() -> list[Rule]:
         Rule("PASSWORD", _r(_FLAG), "stead (command-line flags naming a secret)",
              priority=3, extend=False, extract=_flag_extract, before=80, lines=True,
              itriggers=("-pass", "-pw", "-token", "-api", "-secret", "-access", "-auth",
-                        "-client", "storepass", "keypass", "requirepass", "masterauth")),
+                        "-client", "storepass", "keypass", "requirepass", "masterauth",
+                        "-account", "-storage", "-master", "-shared", "-sas")),
         *_family_rules(),
         Rule("SECRET", KEYWORD_QUOTED, "stead (secret-like key = quoted literal)", priority=3,
              extend=False, itriggers=_KEYWORD_TRIGGERS, mode="match",
