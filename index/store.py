@@ -185,7 +185,7 @@ class Store:
         self.notice = f"index at {self.dir} rebuilt: {reason}"
         log.warning("%s", self.notice)
         for p in self.dir.iterdir():
-            if p.name == "write.lock":
+            if p.name in ("write.lock", "indexer.lock"):  # held by live processes
                 continue
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)

@@ -161,3 +161,24 @@ def test_waiting_indexer_takes_over_after_kill_9(workspace: Path, xdg: dict[str,
     assert s2["unchanged"] > 0 and s2["added"] > 0, s2  # resumed, did not start over
     ix = open_index(workspace, dirs().data, NONE)
     assert ix.status()["files"] == n and ix.status()["state"] == "ready"
+
+
+def test_a_rebuilt_index_keeps_the_lease_file(tmp_path: Path) -> None:
+    """An index wiped for a schema change must not delete the lock a live indexer holds
+    (a new file would let a second holder in) but does forget that a pass completed."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    _files(root, 2)
+    data = tmp_path / "data"
+    ix = open_index(root, data, NONE)
+    ix.refresh()
+    assert ix.status()["state"] == "ready"
+    holder = IndexLease(ix.dir)
+    assert holder.try_acquire()
+    (ix.dir / "meta.json").write_text("{}")  # unusable: the next open rebuilds
+    again = open_index(root, data, NONE)
+    assert again.store.notice  # it was rebuilt
+    assert (ix.dir / "indexer.lock").exists()
+    assert not IndexLease(ix.dir).try_acquire()  # still held, same file
+    assert again.status()["state"] == "incomplete"
+    holder.release()
