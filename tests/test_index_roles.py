@@ -42,3 +42,21 @@ def test_reweigh_moves_tests_below_code_and_keeps_order_otherwise() -> None:
     out = reweigh(hits, {"test": 0.2, "docs": 0.2})
     assert [h.path for h in out] == ["a.py", "b.py", "t/test_a.py", "README.md"]
     assert [h.path for h in reweigh(hits, {})] == [h.path for h in hits]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("compressor.SetEncoder(\"nop\", fn)", None),  # code names its definition anywhere
+    ("HttpClient", None),
+    ("", None),
+    ("how does the retry delay work", {"test": 0.5, "docs": 0.5, "config": 0.5,
+                                       "generated": 0.5}),
+    ("where is the retry delay tested", {"test": 2.0, "docs": 0.5, "config": 0.5,
+                                         "generated": 0.5}),
+    ("examples of a sub-router", {"test": 0.5, "docs": 2.0, "config": 0.5,
+                                  "generated": 0.5}),
+])
+def test_default_role_weights_follow_the_question(query: str,
+                                                  expected: dict[str, float] | None) -> None:
+    from index.roles import default_roles
+
+    assert default_roles(query) == expected

@@ -45,7 +45,9 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--lang", dest="language", help="only this language (e.g. python)")
     s.add_argument("--role", dest="roles", action="append", metavar="ROLE[=WEIGHT]",
                    help="only files of this role (code, test, docs, config, generated), or "
-                        "with =WEIGHT rank them up (>1) or down (<1); repeatable")
+                        "with =WEIGHT rank them up (>1) or down (<1); repeatable. Without "
+                        "it, a question in words ranks tests, docs, config and generated "
+                        "files at half weight unless it names them")
     s.add_argument("-C", dest="path", help="workspace root (default: the enclosing repository)")
     s.add_argument("--json", action="store_true", help="JSON output")
     s.set_defaults(run=run_search)
@@ -166,6 +168,12 @@ def _status_text(st: dict[str, Any]) -> str:
     return text
 
 
+def default_roles(query: str) -> dict[str, float] | None:
+    from index.roles import default_roles as for_query
+
+    return for_query(query)
+
+
 def parse_roles(specs: list[str]) -> dict[str, float] | None:
     """`--role` values: bare names keep only those roles, NAME=WEIGHT re-weighs one."""
     from index.roles import ROLES
@@ -200,7 +208,7 @@ def run_search(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     try:
-        roles = parse_roles(args.roles or [])
+        roles = parse_roles(args.roles or []) or default_roles(args.query)
     except ValueError as exc:
         print(f"stead: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from index.roles import default_roles
 from server import protocol
 from server.handlers import inside_roots
 from server.paths import OutsideRoots, in_roots, uri_path
@@ -492,7 +493,8 @@ def register(ls: SteadServer) -> None:
             return {"hits": [], "state": mgr.state, "error": mgr.error}
         hits = await ls.off_loop(lambda: ix.search(
             p.query, p.k, mode=p.mode, path_glob=p.path_glob,  # type: ignore[arg-type]
-            language=p.language, roles=p.roles))
+            language=p.language,
+            roles=p.roles if p.roles is not None else default_roles(p.query)))
         root = ix.root or Path("/")  # several folders: hit paths are absolute
         return {
             "hits": [{**protocol.dump(h), "uri": (root / h.path).as_uri()} for h in hits],
