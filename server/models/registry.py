@@ -14,9 +14,13 @@ install, so a moved branch can only cause a refused download, never a wrong mode
 
 from __future__ import annotations
 
+import os
+
 from attrs import frozen
 
 HF = "https://huggingface.co"
+#: The Hugging Face convention for a mirror of the hub (as `huggingface_hub` reads it).
+HF_ENDPOINT_ENV = "HF_ENDPOINT"
 
 
 @frozen
@@ -74,8 +78,10 @@ class KnownModel:
 
     @property
     def url(self) -> str:
-        """The official download URL (Hugging Face resolve URL at the pinned revision)."""
-        return f"{HF}/{self.hf_repo}/resolve/{self.revision}/{self.file}"
+        """The official download URL (Hugging Face resolve URL at the pinned revision), on
+        the hub mirror named by `HF_ENDPOINT` when that is set."""
+        base = (os.environ.get(HF_ENDPOINT_ENV) or HF).rstrip("/")
+        return f"{base}/{self.hf_repo}/resolve/{self.revision}/{self.file}"
 
     @property
     def download_sha256(self) -> str:
