@@ -41,7 +41,7 @@ def test_demo_runs_every_step_locally(
         assert step in out
     assert f"$ stead complete {keep / 'report.py'}:9:12 --timeout" in out
     assert "report.py now reads:      return return a + b" in out  # the tiny model's words
-    assert "expected, or the same:     return sum(to_meters(value, unit)" in out
+    assert "expected (or equal):      return sum(to_meters(value, unit)" in out
     assert "All steps ran locally." in out
     assert "may leave: nothing (remote escalation is disabled)" in out
     assert (keep / "units.py").is_file()  # --dir keeps the project

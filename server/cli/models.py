@@ -148,7 +148,8 @@ def run_add(args: argparse.Namespace) -> int:
         return 1
     print(f"added {entry.name}: {entry.path} (fim={entry.fim}, chat={entry.chat}, "
           f"sha256 {entry.sha256[:16]}…)")
-    print(f"use it with: stead models use {entry.name}")
+    if _current(_dirs()) != entry.name:
+        print(f"use it with: stead models use {entry.name}")
     return 0
 
 
