@@ -10,7 +10,7 @@ import pytest
 
 from server.backends.base import FimContext, FimFile
 from server.backends.gpt4all_backend import Gpt4AllBackend
-from server.completion.budget import clip_prefix, clip_suffix
+from server.completion.budget import align_prefix, clip_prefix, clip_suffix
 from server.completion.cache import CompletionCache
 from server.completion.engine import Engine, Inflight, context_budget
 from server.completion.postprocess import (
@@ -115,10 +115,37 @@ def test_is_multiline(prefix: str, suffix: str, mode: str, multi: bool) -> None:
         ("", "x = ", "\n", False, ""),
         # a model that wants a new line where only this line may be finished
         ("\nfoo", "x = 1", " + y\n", False, ""),
+        # never a code fence or prose: the code inside is kept, the rest dropped
+        ("```python\nreturn side * side\n```", "def area(side):\n    ", "\n", True,
+         "return side * side"),
+        ("side * side\n```\nThis returns the area.", "    return ", "\n", True, "side * side"),
+        ("return 1\nHere is the completed function:\ndef f():", "def g():\n    ", "\n", True,
+         "return 1"),
+        ("Sure! The answer is 42.", "", "", True, ""),
+        ("```", "x = ", "\n", False, ""),
+        # inside a template string backticks are code
+        ("${name}``", "s = `", "\n", False, "${name}``"),
+        # a prose-looking line that is code stays
+        ("note: x = 1", "", "", True, "note: x = 1"),
+        # the suffix's own lines are not written again
+        ("a(1)\n    b(2)\n    c(3)", "def f():\n    ", "\n    b(2)\n    c(3)\n", True, "a(1)"),
     ],
 )
 def test_postprocess(text: str, prefix: str, suffix: str, multi: bool, expected: str) -> None:
     assert postprocess(text, prefix, suffix, multi) == expected
+
+
+def test_align_prefix_keeps_the_first_line_while_typing() -> None:
+    doc = "".join(f"l{i} a b\n" for i in range(40))
+    starts = set()
+    for typed in ("x", "x = f", "x = f(a, b, c, d"):
+        full = doc + typed
+        clipped = align_prefix(full, clip_prefix(full, 30, words), 8)
+        assert full.endswith(clipped) and words(clipped) <= 30
+        starts.add(clipped.split("\n", 1)[0])
+    assert starts == {"l32 a b"}  # without alignment: l30, l31, l32 as the line grows
+    assert align_prefix("a\nb", "a\nb", 8) == "a\nb"  # the whole text: untouched
+    assert align_prefix("xxxx", "xx", 8) == "xx"  # inside one long line: untouched
 
 
 @pytest.mark.parametrize(

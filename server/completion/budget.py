@@ -82,3 +82,19 @@ def head_chars(line: str, budget: int, count: Counter) -> str:
         else:
             hi = mid - 1
     return line[:lo]
+
+
+def align_prefix(full: str, clipped: str, every: int) -> str:
+    """`clipped` (a tail of `full`) starting at a document line that is a multiple of
+    `every`: the prompt's first line then stays put while the user types, so the model's
+    evaluated prompt is reused instead of re-read after each keystroke."""
+    if every <= 1 or len(clipped) == len(full) or "\n" not in clipped:
+        return clipped
+    start = full.count("\n", 0, len(full) - len(clipped))  # 0-based line of the clip
+    if clipped and len(full) > len(clipped) and full[len(full) - len(clipped) - 1] != "\n":
+        return clipped  # cut inside a line (one very long line): leave it
+    drop = -start % every
+    lines = clipped.split("\n")
+    if drop >= len(lines) - 1:
+        return clipped  # keep at least the cursor line
+    return "\n".join(lines[drop:])

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from server.backends.base import Backend, Generation, ModelError
-from server.completion.budget import clip_prefix, clip_suffix
+from server.completion.budget import align_prefix, clip_prefix, clip_suffix
 from server.completion.cache import CompletionCache, prompt_key
 from server.completion.postprocess import (
     block_end,
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 Recorder = Callable[[CompletionRequest, CompletionResult], None]
 
 
+#: The prefix starts at a multiple of this many lines: stable while a line is typed.
+PREFIX_ALIGN_LINES = 8
 #: Tokens kept free in the context window besides the prompt parts and the answer
 #: (markers, path lines, the tokenizer estimate's error).
 CONTEXT_MARGIN = 64
@@ -114,7 +116,8 @@ class Engine:
                 )
 
         count = backend.count_tokens
-        prefix = clip_prefix(req.prefix, cs.prefix_tokens, count)
+        prefix = align_prefix(req.prefix, clip_prefix(req.prefix, cs.prefix_tokens, count),
+                              PREFIX_ALIGN_LINES)
         suffix = clip_suffix(req.suffix, cs.suffix_tokens, count)
         context = fim_context(
             req.snippets, path=req.path, root=req.root, count=count,

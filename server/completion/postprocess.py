@@ -1,5 +1,6 @@
 """Turn raw model output into the suggestion a user expects to see (pure functions).
 
+- code only: no Markdown fence, no sentence about the code (instruct models add both);
 - single-line or multi-line, decided from the cursor's surroundings;
 - a multi-line suggestion ends with its block (the first line indented less than the
   cursor's block) or at a blank-line gap;
@@ -10,9 +11,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 _OPENERS = (":", "{", "(", "[", "=>", "->", "do", "then", "else")
+#: Lines a chat-tuned model writes about code rather than code: the suggestion ends there.
+_PROSE = re.compile(
+    r"^\s*(?:here(?:'s| is| are)\b|sure[,!.]|certainly\b|note:|explanation:|this (?:code|function|"
+    r"will|should|is)\b|the (?:above|following|code|function)\b|in this (?:code|example)\b|"
+    r"i (?:have|added|changed|updated)\b|let me\b|you can\b)",
+    re.I,
+)
 _CLOSERS = set(")]}>;,'\"` \t")
 
 
@@ -108,10 +117,37 @@ def reindent(text: str, indent: str) -> str:
     return text.lstrip(" \t")
 
 
+def strip_chat(text: str, prefix: str) -> str:
+    """Code only: a Markdown fence the model opens is dropped, and the suggestion ends at a
+    closing fence or at the first line of prose (instruct models explain themselves)."""
+    lines = text.split("\n")
+    first = lines[0].strip()
+    before = prefix[prefix.rfind("\n") + 1 :]
+    inside_string = before.count("`") % 2 == 1  # the user is writing a template string
+    if not inside_string and first.startswith("```"):
+        lines = lines[1:]  # "```python" opening the answer
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if not inside_string and line.lstrip().startswith("```"):
+            break
+        if (i > 0 or not before.strip()) and _PROSE.match(line) and not _looks_like_code(line):
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+def _looks_like_code(line: str) -> bool:
+    code = line.strip()
+    return code.endswith((";", "{", "}", ")", ":", ",")) or "=" in code or "(" in code
+
+
 def postprocess(text: str, prefix: str, suffix: str, multiline: bool) -> str:
     if not text or not text.strip():
         return ""
     text = text.replace("\r\n", "\n")
+    text = strip_chat(text, prefix)
+    if not text.strip():
+        return ""
     before, after = current_line(prefix, suffix)
     if not multiline:
         if before.strip() == "" and text.startswith("\n"):

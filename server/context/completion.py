@@ -303,7 +303,9 @@ def similar(req: CompletionInput, index: SearchIndex | None, k: int = 5) -> list
     """
     if index is None:
         return []
-    before = [ln for ln in req.lines[max(0, req.line - 8) : req.line] if ln.strip()]
+    # the lines before the cursor's, not the line being typed: the query (and so the
+    # prompt) stays the same from one keystroke to the next
+    before = [ln for ln in req.lines[max(0, req.line - 9) : req.line - 1] if ln.strip()]
     query = " ".join(" ".join(before).split())[:400]
     if not query:
         return []
