@@ -303,3 +303,27 @@ def test_engine_cancelled_request_returns_nothing(
     cancel.set()
     result = engine.complete(CompletionRequest("zz = ", "\n"), Settings(), cancel)
     assert result.text == "" and result.stop_reason == "cancelled"
+
+
+def test_engine_reuses_the_evaluated_context_while_typing(
+    engine_and_backend: tuple[Engine, Gpt4AllBackend],
+) -> None:
+    """The context files come first and stay put: a keystroke re-reads only the end."""
+    engine, _ = engine_and_backend
+    s = Settings()
+    s = attrs.evolve(s, completion=attrs.evolve(
+        s.completion, prefix_tokens=128, suffix_tokens=32, max_tokens=16, multiline="never"))
+    lib = "".join(f"def helper_{i}(x):\n    return x + {i}\n" for i in range(6))
+    body = "".join(f"v{i} = helper_{i}(1)\n" for i in range(12))
+    snippets = (Snippet("/w/lib.py", 1, 12, lib, "def"),)
+    # a first call teaches the backend how its tokenizer counts against the estimate
+    engine.complete(CompletionRequest(body + "warm = ", "\n", "/w/m.py", snippets=snippets), s)
+    first = engine.complete(
+        CompletionRequest(body + "total = ", "\n", "/w/m.py", snippets=snippets, root="/w"), s)
+    second = engine.complete(
+        CompletionRequest(body + "total = h", "\n", "/w/m.py", snippets=snippets, root="/w"), s)
+    assert first.source == second.source == "model"
+    assert first.prompt.startswith("# lib.py\n") and second.prompt.startswith("# lib.py\n")
+    read_before = first.prompt_tokens + first.reused_tokens
+    assert second.reused_tokens >= read_before - 4  # everything but the last token or so
+    assert second.prompt_tokens <= 6
