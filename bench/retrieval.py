@@ -36,7 +36,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,14 +83,6 @@ DEF_TYPES["typescript"] = DEF_TYPES["javascript"] | {
 DEF_TYPES["tsx"] = DEF_TYPES["typescript"]
 CALL_TYPES = {"call", "call_expression"}
 _FUNC_VALUES = {"arrow_function", "function_expression", "function", "class"}
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
 
 
 def _text(src: bytes, node: Any) -> str:
@@ -176,13 +168,14 @@ def blank_python_docstrings(src: str) -> tuple[str, list[tuple[str, int, str]]]:
 def blank_comment_docs(src: str, language: str) -> tuple[str, list[tuple[str, int, str]]]:
     """Doc comments above definitions replaced by blank lines; (name, line, sentence)."""
     from index.chunking import _parser
+    from server.context.graph import walk_nodes
 
     data = src.encode("utf-8")
     tree = _parser(language).parse(data)
     lines = src.splitlines(keepends=True)
     found: list[tuple[str, int, str]] = []
     blank: set[int] = set()
-    for node in _walk(tree.root_node):
+    for node in walk_nodes(tree.root_node):
         if node.type not in DEF_TYPES[language]:
             continue
         name = _def_name(data, node)
@@ -204,12 +197,13 @@ def definitions_and_calls(src: str, language: str
                           ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """(name, line) of every definition and of every call's callee name."""
     from index.chunking import _parser
+    from server.context.graph import walk_nodes
 
     data = src.encode("utf-8")
     tree = _parser(language).parse(data)
     defs: list[tuple[str, int]] = []
     calls: list[tuple[str, int]] = []
-    for node in _walk(tree.root_node):
+    for node in walk_nodes(tree.root_node):
         if node.type in DEF_TYPES[language]:
             name = _def_name(data, node)
             if name:

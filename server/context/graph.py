@@ -44,7 +44,7 @@ COMMON = frozenset(
 )
 
 
-def _walk(node: Any) -> Iterator[Any]:
+def walk_nodes(node: Any) -> Iterator[Any]:
     stack = [node]
     while stack:
         n = stack.pop()
@@ -79,7 +79,7 @@ def calls_in(path: str, text: str, limit: int = 12) -> list[str]:
 
     tree = tree_sitter.Parser(language).parse(text.encode("utf-8", "surrogatepass"))
     out: list[str] = []
-    for node in _walk(tree.root_node):
+    for node in walk_nodes(tree.root_node):
         field = _CALLS.get(node.type)
         if field is None:
             continue
